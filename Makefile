@@ -1,0 +1,23 @@
+# One command each: `make train` (install + default CAN pretraining) and `make test` (install + all tests).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests run on 8 fake CPU devices so that the sharded train step is exercised without a pod.
+TEST_ENV := XLA_FLAGS=--xla_force_host_platform_device_count=8
+
+.PHONY: install test train export clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt settings.ini setup.py
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+test: install
+	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 1
+	$(TEST_ENV) $(BIN)/pytest -q
+
+export: install
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean

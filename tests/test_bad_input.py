@@ -1,0 +1,50 @@
+"""Every wrong parameter fails with a ValueError that names it, before anything is compiled."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+from can.masking import patchify, random_mask
+from can.losses import loss_weights
+from can.model import build_model
+from can.presets import check_config, get_config
+from can.train import make_mesh, make_optimizer, make_train_step
+
+CASES = [  # (parameter named in the message, call)
+    ("method", lambda: get_config(method="byol")),
+    ("preset", lambda: get_config("vit_q16")),
+    ("mask_ratio", lambda: get_config(mask_ratio=0.3)),            # 0.3 * 64 patches is not an integer
+    ("mask_ratio", lambda: get_config(mask_ratio=1.0)),
+    ("mask_ratio", lambda: random_mask(jax.random.key(0), 2, 196, 0.33)),
+    ("image_size", lambda: get_config(image_size=30)),             # patch 4 does not divide 30
+    ("image_size", lambda: get_config("vit_b16", image_size=200)), # patch 16 does not divide 200
+    ("patch_size", lambda: patchify(jnp.zeros((1, 30, 30, 1)), 4)),
+    ("variant", lambda: get_config(variant="B16")),
+    ("lambda_infonce", lambda: get_config(lambda_infonce=1.5)),
+    ("lambda_infonce", lambda: get_config(method="mae", lambda_infonce=0.5)),  # one view cannot contrast
+    ("lambda_infonce", lambda: loss_weights(-0.1, 0.5)),
+    ("lam", lambda: get_config(lam=1.01)),
+    ("tau", lambda: get_config(tau=-1.0)),
+    ("sigma_max", lambda: get_config(sigma_max=-0.05)),
+    ("epochs", lambda: get_config(epochs=0)),
+    ("batch_size", lambda: get_config(batch_size=1)),
+    ("warmup_epochs", lambda: get_config(epochs=5, warmup_epochs=5)),
+    ("channels", lambda: get_config(channels=2)),
+    ("base_lr", lambda: get_config(base_lr=0.0)),
+    ("sigmamax", lambda: get_config(sigmamax=0.1)),                # misspelt parameter
+    ("batch_size", lambda: check_config(get_config(batch_size=36), num_devices=8)),
+    ("num_devices", lambda: make_mesh(0)),
+    ("steps_per_epoch", lambda: make_optimizer(get_config(), 0)),
+]
+
+
+@pytest.mark.parametrize("param,call", CASES, ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
+def test_bad_input_names_parameter(param, call):
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+def test_batch_not_divisible_by_devices_fails_before_compiling():
+    assert jax.device_count() == 8
+    cfg = get_config(batch_size=36)
+    with pytest.raises(ValueError, match="batch_size=36"):
+        make_train_step(cfg, build_model(cfg), make_optimizer(cfg, 1), make_mesh(8))

@@ -1,0 +1,21 @@
+"""The installed package is the exported notebooks."""
+import configparser
+import pathlib
+
+import can
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def test_version_matches_settings():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "settings.ini")
+    assert can.__version__ == cfg["DEFAULT"]["version"]
+
+
+def test_every_notebook_module_is_exported():
+    for nb in sorted((ROOT / "nbs").glob("[0-9][0-9]_*.ipynb")):
+        text = nb.read_text()
+        assert "#| default_exp" in text, nb
+        mod = text.split("#| default_exp ")[1].split("\\n")[0].split('"')[0].strip()
+        assert (ROOT / "can" / f"{mod}.py").exists(), (nb, mod)
