@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 # Tests run on 8 fake CPU devices so that the sharded train step is exercised without a pod.
 TEST_ENV := XLA_FLAGS=--xla_force_host_platform_device_count=8
 
-.PHONY: install test train export clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: install data test train export
 
 install: $(VENV)/.installed
 
@@ -15,9 +18,16 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-test: install
+test: install data
 	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 1
 	$(TEST_ENV) $(BIN)/pytest -q
 
 export: install
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+data:
+	@test -f $(FASHION_MNIST) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
+
+train: install data
+	mkdir -p runs
+	$(BIN)/papermill nbs/train.ipynb runs/train-can.ipynb -p method can --log-output

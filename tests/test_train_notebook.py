@@ -1,0 +1,37 @@
+"""`papermill nbs/train.ipynb out.ipynb -p method ...` works as typed (a few steps, small probe)."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def papermill(tmp_path, *params):
+    out = tmp_path / "out.ipynb"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(out), "--cwd", str(tmp_path),
+           "-p", "batch_size", "64", "-p", "stop_after", "2", "-p", "probe_train_size", "300", *params]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600), out
+
+
+@pytest.mark.parametrize("method", ["can", "mae", "simclr"])
+def test_train_notebook_runs(tmp_path, method):
+    res, out = papermill(tmp_path, "-p", "method", method)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = tmp_path / f"runs/default-{method}-seed0"
+    probe = json.loads((run / "probe.json").read_text())
+    assert set(probe["results"]) == {"random init", f"{method} pre-trained"}
+    assert probe["config"]["method"] == method and probe["git_commit"] is not None
+    assert (run / "loss.png").exists() and (run / "metrics.jsonl").exists()
+    assert (run / "reconstructions.png").exists() == (method != "simclr")
+    assert "linear-probe test accuracy" in out.read_text()
+
+
+def test_train_notebook_bad_parameter_fails_before_training(tmp_path):
+    res, _ = papermill(tmp_path, "-p", "method", "byol")
+    assert res.returncode != 0 and "method='byol'" in res.stderr + res.stdout
+    assert not (tmp_path / "runs").exists()
