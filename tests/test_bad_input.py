@@ -1,8 +1,12 @@
 """Every wrong parameter fails with a ValueError that names it, before anything is compiled."""
+import tempfile
+
 import jax
 import jax.numpy as jnp
 import pytest
 
+from can.data import data_source
+from can.pretrain import check_workdir
 from can.masking import patchify, random_mask
 from can.losses import loss_weights
 from can.model import build_model
@@ -34,7 +38,25 @@ CASES = [  # (parameter named in the message, call)
     ("batch_size", lambda: check_config(get_config(batch_size=36), num_devices=8)),
     ("num_devices", lambda: make_mesh(0)),
     ("steps_per_epoch", lambda: make_optimizer(get_config(), 0)),
+    ("augment", lambda: get_config(augment="randaug")),
+    ("crop_min_scale", lambda: get_config(crop_min_scale=0.0)),
+    ("dataset", lambda: data_source("fashion-mnist", "train")),
+    ("split", lambda: data_source("fashion_mnist", "val")),
+    ("workdir", lambda: _mismatched_workdir()),
 ]
+
+
+def _mismatched_workdir():
+    d = tempfile.mkdtemp()
+    check_workdir(get_config(), d)
+    check_workdir(get_config(sigma_max=0.1), d)
+
+
+def test_missing_data_says_how_to_install():
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        data_source("fashion_mnist", "train", data_dir=tempfile.mkdtemp(), manual_dir="/nonexistent")
+    with pytest.raises(FileNotFoundError, match="data_dir='/nonexistent/tfds'"):
+        data_source("cifar10", "train", data_dir="/nonexistent/tfds")
 
 
 @pytest.mark.parametrize("param,call", CASES, ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
