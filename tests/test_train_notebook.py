@@ -14,7 +14,7 @@ def papermill(tmp_path, *params):
     out = tmp_path / "out.ipynb"
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(out), "--cwd", str(tmp_path),
-           "-p", "batch_size", "64", "-p", "stop_after", "2", "-p", "probe_train_size", "300", *params]
+           "-p", "batch_size", "64", "-p", "stop_after", "2", "-p", "probe_train_size", "300", "-p", "probe_test_size", "300", *params]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600), out
 
 
