@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Tests run on 8 fake CPU devices so that the sharded train step is exercised without a pod.
-TEST_ENV := XLA_FLAGS=--xla_force_host_platform_device_count=8
+# Tests run on 8 fake CPU devices so that the sharded train step is exercised without a pod. The persistent
+# compilation cache lets the many tiny runs of the same config (resume tests, notebooks) compile once.
+TEST_ENV := XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz

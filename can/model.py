@@ -55,23 +55,28 @@ class Attention(nn.Module):
 class Block(nn.Module):
     mlp_dim: int
     heads: int
+    drop_path: float = 0.0  # stochastic depth (finetuning only): drop each residual branch per sample
 
     @nn.compact
-    def __call__(self, x):
-        x = x + Attention(self.heads)(nn.LayerNorm()(x))
+    def __call__(self, x, deterministic: bool = True):
+        # Dropout broadcast over tokens and channels = one keep/drop draw per sample, rescaled by 1/(1-p)
+        drop = lambda y: nn.Dropout(self.drop_path, broadcast_dims=(1, 2))(y, deterministic) if self.drop_path else y
+        x = x + drop(Attention(self.heads)(nn.LayerNorm()(x)))
         y = Dense(self.mlp_dim)(nn.LayerNorm()(x))
-        return x + Dense(x.shape[-1])(nn.gelu(y))
+        return x + drop(Dense(x.shape[-1])(nn.gelu(y)))
 
 
 class Transformer(nn.Module):
     depth: int
     mlp_dim: int
     heads: int
+    drop_path: float = 0.0  # the last block's rate; it grows linearly from 0 (as in MAE/DeiT)
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, deterministic: bool = True):
         for i in range(self.depth):
-            x = Block(self.mlp_dim, self.heads, name=f"block{i}")(x)
+            rate = self.drop_path * i / max(self.depth - 1, 1)
+            x = Block(self.mlp_dim, self.heads, rate, name=f"block{i}")(x, deterministic)
         return nn.LayerNorm(name="norm")(x)
 
 # %% ../nbs/02_model.ipynb #96b92bec
@@ -80,15 +85,16 @@ class Encoder(nn.Module):
     depth: int
     mlp_dim: int
     heads: int
+    drop_path: float = 0.0
 
     @nn.compact
-    def __call__(self, patches, ids_keep=None):  # patches [N, T, P], ids_keep [N, K]
+    def __call__(self, patches, ids_keep=None, deterministic: bool = True):  # patches [N, T, P], ids_keep [N, K]
         n, t, _ = patches.shape
         side = math.isqrt(t)
         x = Dense(self.width, name="embedding")(patches) + posemb_sincos_2d(side, side, self.width)
         if ids_keep is not None:
             x = gather_tokens(x, ids_keep)  # [N, K, D]: visible tokens only
-        x = Transformer(self.depth, self.mlp_dim, self.heads, name="transformer")(x)
+        x = Transformer(self.depth, self.mlp_dim, self.heads, self.drop_path, name="transformer")(x, deterministic)
         return {"encoded": x, "pooled": x.mean(axis=1)}  # GAP over the (visible) tokens
 
 # %% ../nbs/02_model.ipynb #1e2b38bf

@@ -3,10 +3,14 @@ import tempfile
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from can.data import data_source
-from can.pretrain import check_workdir
+from can.eval import eval_arrays, eval_recipe, fewshot_eval, fewshot_indices, knn_eval, linear_probe, load_run
+from can.evaluate import evaluate
+from can.robustness import corrupt
+from can.pretrain import check_workdir, pretrain
 from can.masking import patchify, random_mask
 from can.losses import loss_weights
 from can.model import build_model
@@ -43,6 +47,22 @@ CASES = [  # (parameter named in the message, call)
     ("dataset", lambda: data_source("fashion-mnist", "train")),
     ("split", lambda: data_source("fashion_mnist", "val")),
     ("workdir", lambda: _mismatched_workdir()),
+    ("save_every", lambda: pretrain(get_config(), tempfile.mkdtemp(), save_every=0)),
+    ("log_every", lambda: pretrain(get_config(), tempfile.mkdtemp(), log_every=2.5)),
+    ("stop_after", lambda: pretrain(get_config(), tempfile.mkdtemp(), stop_after=-1)),
+    ("protocol", lambda: evaluate("random", "svm")),
+    ("protocol", lambda: eval_recipe("probe")),
+    ("scale", lambda: eval_recipe("linear", "huge")),
+    ("unknown linear parameter", lambda: eval_recipe("linear", lr=0.1)),
+    ("dataset", lambda: evaluate("random", "knn", dataset=["fashion_mnist", "digits"])),
+    ("split", lambda: eval_arrays("digits", "val", 32)),
+    ("channel", lambda: eval_arrays("digits", "train", 32, channels=3)),
+    ("k=0", lambda: knn_eval(np.zeros((4, 2)), np.zeros(4, int), np.zeros((2, 2)), np.zeros(2, int), k=0)),
+    ("optimizer", lambda: linear_probe(np.zeros((4, 2)), np.zeros(4, int), np.zeros((2, 2)), np.zeros(2, int), optimizer="adam")),
+    ("solver", lambda: fewshot_eval(np.zeros((40, 2)), np.repeat(np.arange(2), 20), np.zeros((2, 2)), np.zeros(2, int), solver="svm")),
+    ("shots=50", lambda: fewshot_indices(np.repeat(np.arange(2), 20), 50, 0)),
+    ("severity", lambda: corrupt(np.zeros((1, 8, 8, 1), np.uint8), "contrast", 0)),
+    ("name", lambda: corrupt(np.zeros((1, 8, 8, 1), np.uint8), "snow", 1)),
 ]
 
 
@@ -50,6 +70,11 @@ def _mismatched_workdir():
     d = tempfile.mkdtemp()
     check_workdir(get_config(), d)
     check_workdir(get_config(sigma_max=0.1), d)
+
+
+def test_missing_checkpoint_says_what_is_allowed():
+    with pytest.raises(FileNotFoundError, match="checkpoint="):
+        load_run(tempfile.mkdtemp())
 
 
 def test_missing_data_says_how_to_install():

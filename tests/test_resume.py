@@ -1,20 +1,34 @@
-"""A run killed with SIGKILL and resumed ends bit-identical to an uninterrupted run (CPU)."""
+"""Faults injected into real training subprocesses: SIGKILL at a random step, SIGTERM (preemption), and a kill in the
+middle of writing a checkpoint. After each, running the same command again must end bit-identical (CPU) to a run
+that was never interrupted, with every step logged exactly once."""
+import json
 import os
-import pathlib
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
+import pytest
 
 WORKER = r'''
-import sys, numpy as np, jax
+import os, sys, numpy as np, jax
 from can.presets import get_config
 from can.pretrain import pretrain
 workdir, total = sys.argv[1], int(sys.argv[2])
+if os.environ.get("SLOW_SAVE_AT"):          # fault injection: hang inside the n-th checkpoint write
+    import grain, pathlib, time
+    handler, calls = grain.checkpoint.CheckpointHandler, []
+    real_save = handler.save
+    def slow_save(self, directory, *a, **kw):
+        real_save(self, directory, *a, **kw)
+        calls.append(str(directory))
+        if len(calls) == int(os.environ["SLOW_SAVE_AT"]):
+            pathlib.Path(workdir, "SAVING").write_text(str(directory))
+            time.sleep(600)
+    handler.save = slow_save
 cfg = get_config(batch_size=32, epochs=2, warmup_epochs=0, head_hidden=64, decoder_depth=1, seed=3)
-import orbax.checkpoint as ocp, pathlib
+import pathlib
 ck = pathlib.Path(workdir) / "checkpoints"
 done = max([int(p.name) for p in ck.iterdir() if p.name.isdigit()], default=0) if ck.exists() else 0
 state, _, _ = pretrain(cfg, workdir, save_every=1, stop_after=total - done, progress=False, log_every=1)
@@ -22,34 +36,84 @@ leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(state.params))[0]
 np.savez(f"{workdir}/final.npz", **{jax.tree_util.keystr(k): v for k, v in leaves})
 '''
 TOTAL = 7
+TIMEOUT = 300
 
 
-def run(workdir, **kw):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+def start(workdir, **env):
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1", **env}
     return subprocess.Popen([sys.executable, "-c", WORKER, str(workdir), str(TOTAL)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_sigkill_then_resume_is_bit_identical(tmp_path):
-    ref, cut = tmp_path / "ref", tmp_path / "cut"
-    p = run(ref)
-    assert p.wait(timeout=300) == 0, p.stdout.read().decode()[-3000:]
-    # start the same run, kill it hard once a checkpoint at step >= 3 exists (mid-run, possibly mid-save)
-    p = run(cut)
-    ck = cut / "checkpoints"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (ck.exists() and any(d.name.isdigit() and int(d.name) >= 3 for d in ck.iterdir())):
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    killed_at = max(int(d.name) for d in ck.iterdir() if d.name.isdigit())
-    assert 3 <= killed_at < TOTAL, killed_at
-    p = run(cut)
-    assert p.wait(timeout=300) == 0, p.stdout.read().decode()[-3000:]
+def finish(p):
+    out = p.communicate(timeout=TIMEOUT)[0].decode()
+    assert p.returncode == 0, out[-3000:]
+    return out
+
+
+def checkpoints(workdir):
+    ck = workdir / "checkpoints"
+    return sorted(int(d.name) for d in ck.iterdir() if d.name.isdigit()) if ck.exists() else []
+
+
+def wait_for(cond, p):
+    deadline = time.time() + TIMEOUT
+    while not cond():
+        assert p.poll() is None, p.stdout.read().decode()[-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+
+
+def assert_same_run(ref, cut):
     a, b = np.load(ref / "final.npz"), np.load(cut / "final.npz")
     assert sorted(a) == sorted(b)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    # the metrics log of the resumed run has every step exactly once
-    steps = [int(l.split('"step": ')[1].split(",")[0]) for l in (cut / "metrics.jsonl").read_text().splitlines()]
-    assert steps == list(range(1, TOTAL + 1))
+    # the metrics log of the interrupted run has every step exactly once, with the same losses
+    rows = [[json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines()] for d in (ref, cut)]
+    assert [r["step"] for r in rows[1]] == list(range(1, TOTAL + 1))
+    assert [r["loss"] for r in rows[0]] == [r["loss"] for r in rows[1]]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    ref = tmp_path_factory.mktemp("ref")
+    finish(start(ref))
+    return ref
+
+
+def test_sigkill_then_sigterm_then_resume_is_bit_identical(reference, tmp_path):
+    # 1. SIGKILL as soon as a checkpoint >= 2 exists (whatever step it is at then, possibly mid-save)
+    p = start(tmp_path)
+    wait_for(lambda: any(s >= 2 for s in checkpoints(tmp_path)), p)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    killed_at = max(checkpoints(tmp_path))
+    assert 2 <= killed_at < TOTAL, killed_at
+    # 2. resume, and SIGTERM once it has restored the checkpoint (it rewrites metrics.jsonl then; the step is not
+    #    compiled yet, so steps are left): it must finish the step it is in, save, say so and exit 0
+    log = tmp_path / "metrics.jsonl"
+    mtime = log.stat().st_mtime_ns
+    p = start(tmp_path)
+    wait_for(lambda: log.stat().st_mtime_ns != mtime, p)
+    p.send_signal(signal.SIGTERM)
+    out = finish(p)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert "SIGTERM: stopped after step" in out and run["preempted"], out[-2000:]
+    assert max(checkpoints(tmp_path)) == run["steps"] < TOTAL
+    print(f"SIGKILL left checkpoint {killed_at}; SIGTERM stopped after step {run['steps']}")
+    # 3. the same command again finishes the run
+    finish(start(tmp_path))
+    assert_same_run(reference, tmp_path)
+
+
+def test_kill_during_checkpoint_write_keeps_previous_checkpoint(reference, tmp_path):
+    p = start(tmp_path, SLOW_SAVE_AT="4")          # hangs half-way through writing checkpoint 4
+    wait_for(lambda: (tmp_path / "SAVING").exists(), p)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    ck = tmp_path / "checkpoints"
+    assert any("tmp" in d.name for d in ck.iterdir()), sorted(d.name for d in ck.iterdir())   # the half-written one
+    assert max(checkpoints(tmp_path)) == 3
+    finish(start(tmp_path))                          # resumes from 3, ignoring the unfinished write
+    assert_same_run(reference, tmp_path)

@@ -1,0 +1,32 @@
+"""`papermill nbs/eval.ipynb out.ipynb -p checkpoint ... -p protocol ...` works as typed, and refuses bad input."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def papermill(tmp_path, *params):
+    out = tmp_path / "out.ipynb"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/eval.ipynb"), str(out), "--cwd", str(tmp_path),
+           "-p", "checkpoint", "random", "-p", "train_size", "500", "-p", "test_size", "200",
+           "-p", "output", str(tmp_path / "result.json"), *params]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600), out
+
+
+def test_eval_notebook_knn(tmp_path):
+    res, out = papermill(tmp_path, "-p", "protocol", "knn")
+    assert res.returncode == 0, res.stderr[-3000:]
+    info = json.loads((tmp_path / "result.json").read_text())
+    assert info["protocol"] == "knn" and info["checkpoint"] == "random" and info["recipe"]["k"] == 20
+    assert 0.3 < info["rows"][0]["test_acc"] <= 1.0 and info["train_size"] == 500
+    assert "knn on random" in out.read_text()
+
+
+def test_eval_notebook_bad_protocol_fails(tmp_path):
+    res, _ = papermill(tmp_path, "-p", "protocol", "svm")
+    assert res.returncode != 0 and "protocol='svm'" in res.stderr + res.stdout
+    assert not (tmp_path / "result.json").exists()
