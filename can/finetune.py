@@ -127,7 +127,7 @@ def finetune_optimizer(params, depth: int, steps: int, *, lr: float, warmup_step
         optax.stateless(lambda updates, _: jax.tree.map(jnp.multiply, updates, scales)))
 
 # %% ../nbs/10_finetune.ipynb #430a1628
-def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float = 2, batch_size: int = 128,
+def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float = 1, batch_size: int = 128,
              base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
              b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
              randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
