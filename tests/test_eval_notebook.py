@@ -1,4 +1,4 @@
-"""`papermill nbs/eval.ipynb out.ipynb -p checkpoint ... -p protocol ...` works as typed, and refuses bad input."""
+"""The papermill notebooks `eval.ipynb` and `benchmark.ipynb` work as typed, and eval refuses bad input."""
 import json
 import os
 import pathlib
@@ -30,3 +30,17 @@ def test_eval_notebook_bad_protocol_fails(tmp_path):
     res, _ = papermill(tmp_path, "-p", "protocol", "svm")
     assert res.returncode != 0 and "protocol='svm'" in res.stderr + res.stdout
     assert not (tmp_path / "result.json").exists()
+
+
+def test_benchmark_notebook_runs(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/benchmark.ipynb"), str(tmp_path / "b.ipynb"),
+           "--cwd", str(ROOT), "-p", "methods", "mae", "-p", "steps", "2", "-p", "loader_batches", "2",
+           "-p", "output", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    info = json.loads(out.read_text())
+    row = info["rows"][0]
+    assert row["compilations"] == 1 and 0 < row["mfu"] < 1.5 and row["gflop_per_image"] > 0.1
+    assert info["peak_gflop_s"] > 0 and out.with_suffix(".png").exists() and info["git_commit"]
