@@ -13,7 +13,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from .augment import augment_fn
 from .model import build_model
 from .presets import decode_variant, get_config, num_patches
-from .train import forward, init_state, make_mesh, make_optimizer, make_train_step
+from .train import batch_sharding, forward, init_state, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
 __all__ = ['compiled_step', 'compiled_forward', 'xla_flops', 'analytic_flops', 'flops_table']
@@ -26,7 +26,7 @@ def _abstract(cfg, batch):
     rep = NamedSharding(mesh, P())
     state = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=rep), state)
     images = jax.ShapeDtypeStruct((batch, cfg.image_size, cfg.image_size, cfg.channels), jnp.uint8,
-                                  sharding=NamedSharding(mesh, P("data")))
+                                  sharding=batch_sharding(mesh))
     return model, tx, mesh, state, images
 
 

@@ -26,7 +26,7 @@ from .augment import augment_fn
 from .data import data_source, make_loader
 from .model import build_model
 from .presets import check_config
-from .train import init_state, learning_rate, make_mesh, make_optimizer, make_train_step
+from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
 __all__ = ['provenance', 'check_workdir', 'pretrain']
@@ -90,17 +90,18 @@ class _Preemption:
 
 # %% ../nbs/08_pretrain.ipynb #09c4546a
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
-             stop_after: int | None = None, progress: bool = True, override_config: bool = False):
+             stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1):
     """Pre-train `cfg` in `workdir` (resuming if it holds a checkpoint) -> (state, model, list of metric rows).
     save_every: steps between checkpoints (default: one epoch); stop_after: stop (and save) after this many steps;
-    override_config: resume even though the workdir's config differs. On SIGTERM: save, then exit with status 0."""
+    override_config: resume even though the workdir's config differs; fsdp: devices that parameters are sharded
+    over (a layout, not part of the config: a run may resume on another mesh). On SIGTERM: save, exit 0."""
     for name, v in (("log_every", log_every), ("max_to_keep", max_to_keep), ("save_every", save_every),
                     ("stop_after", stop_after)):
         if v is not None and (not isinstance(v, int) or v < 1):
             raise ValueError(f"{name}={v!r} is invalid; allowed: a positive integer" +
                              (" or None" if name in ("save_every", "stop_after") else ""))
     with _Preemption() as preemption:
-        mesh = make_mesh()
+        mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)
         workdir = check_workdir(cfg, workdir, override_config)
         source = data_source(cfg.dataset, "train", cfg.data_dir)
@@ -114,7 +115,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         state = init_state(cfg, model, tx, mesh)
         data_it = iter(make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed))
         step_fn = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
-        sharding = NamedSharding(mesh, P("data"))
+        sharding = batch_sharding(mesh)
 
         # orbax writes each checkpoint into a temporary directory and renames it when complete: a kill mid-save leaves
         # the previous checkpoints as they were, and latest_step() ignores the unfinished one.

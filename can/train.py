@@ -5,6 +5,7 @@
 # %% ../nbs/04_train.ipynb #ff920b0d
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import flax
@@ -20,8 +21,8 @@ from .model import build_model
 from .presets import check_config, decode_variant, num_patches
 
 # %% auto #0
-__all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'init_state',
-           'make_train_step']
+__all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'batch_sharding',
+           'param_spec', 'state_shardings', 'init_state', 'make_train_step']
 
 # %% ../nbs/04_train.ipynb #3422ecb1
 def add_noise(key: jax.Array, x: jax.Array, sigma_max: float):
@@ -90,17 +91,40 @@ class TrainState:
     opt_state: Any
 
 
-def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
-    "A 1-D mesh with axis `data` over the first `num_devices` devices (default: all)."
+def make_mesh(num_devices: int | None = None, fsdp: int = 1) -> jax.sharding.Mesh:
+    """A mesh (data, fsdp) over the first `num_devices` devices (default: all). The batch is split over both axes;
+    parameters and optimizer state are sharded over `fsdp` (1: replicated, plain data parallelism)."""
     devices = jax.devices()
     n = len(devices) if num_devices is None else num_devices
     if not 1 <= n <= len(devices):
         raise ValueError(f"num_devices={num_devices} is invalid; allowed: 1..{len(devices)} (devices present)")
-    return jax.make_mesh((n,), ("data",), axis_types=(jax.sharding.AxisType.Auto,), devices=devices[:n])
+    if not isinstance(fsdp, int) or fsdp < 1 or n % fsdp:
+        raise ValueError(f"fsdp={fsdp!r} is invalid; allowed: a divisor of the {n} devices")
+    auto = jax.sharding.AxisType.Auto
+    return jax.make_mesh((n // fsdp, fsdp), ("data", "fsdp"), axis_types=(auto, auto), devices=devices[:n])
 
 
-def init_state(cfg, model, tx, mesh) -> TrainState:
-    "Initialise parameters (replicated over `mesh`) from `cfg.seed`."
+def batch_sharding(mesh) -> NamedSharding:
+    "Images split along the batch over every device of the mesh."
+    return NamedSharding(mesh, P(mesh.axis_names))
+
+
+def param_spec(shape, fsdp: int, min_size: int = 2 ** 12) -> P:
+    "FSDP rule: shard the largest dimension divisible by `fsdp`; keep small arrays (biases, norms) replicated."
+    if fsdp == 1 or math.prod(shape) < min_size:
+        return P()
+    for d in sorted(range(len(shape)), key=lambda d: -shape[d]):
+        if shape[d] % fsdp == 0:
+            return P(*[("fsdp" if i == d else None) for i in range(len(shape))])
+    return P()
+
+
+def state_shardings(abstract_state, mesh):
+    "NamedShardings for every leaf of a (abstract) train state under the FSDP rule."
+    return jax.tree.map(lambda x: NamedSharding(mesh, param_spec(x.shape, mesh.shape["fsdp"])), abstract_state)
+
+
+def _init_fn(cfg, model, tx):
     t, p = num_patches(cfg), decode_variant(cfg.variant)["patch_size"]
     k = t - int(round(cfg.mask_ratio * t))
     dummy = (jnp.zeros((2, t, p * p * cfg.channels)), jnp.tile(jnp.arange(k), (2, 1)),
@@ -110,14 +134,21 @@ def init_state(cfg, model, tx, mesh) -> TrainState:
         variables = model.init(key, *dummy, train=True)
         params = variables["params"]
         return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), tx.init(params))
+    return init
 
-    return jax.jit(init, out_shardings=NamedSharding(mesh, P()))(jax.random.key(cfg.seed))
+
+def init_state(cfg, model, tx, mesh) -> TrainState:
+    "Initialise parameters from `cfg.seed`, placed on `mesh` (replicated, or sharded over `fsdp`)."
+    init = _init_fn(cfg, model, tx)
+    key = jax.random.key(cfg.seed)
+    return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init, key), mesh))(key)
 
 # %% ../nbs/04_train.ipynb #02c951fe
 def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
-    "A `step(state, images) -> (state, metrics)` compiled once, batch sharded on `data`, state replicated."
+    "A `step(state, images) -> (state, metrics)` compiled once: batch split over the mesh, state as `init_state`."
     check_config(cfg, num_devices=mesh.size)
-    data, replicated = NamedSharding(mesh, P("data")), NamedSharding(mesh, P())
+    data, replicated = batch_sharding(mesh), NamedSharding(mesh, P())
+    state_sharding = state_shardings(jax.eval_shape(_init_fn(cfg, model, tx), jax.random.key(0)), mesh)
     base_key = jax.random.key(cfg.seed)
 
     def step(state, images):
@@ -134,7 +165,7 @@ def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
         metrics = {"loss": loss, **aux["terms"], "grad_norm": optax.global_norm(grads)}
         return TrainState(state.step + 1, params, aux["batch_stats"], opt_state), metrics
 
-    compiled = jax.jit(step, in_shardings=(replicated, data), out_shardings=(replicated, replicated),
+    compiled = jax.jit(step, in_shardings=(state_sharding, data), out_shardings=(state_sharding, replicated),
                        donate_argnums=0)
     expected = (cfg.batch_size, cfg.image_size, cfg.image_size, cfg.channels)
 
