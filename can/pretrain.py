@@ -33,7 +33,8 @@ __all__ = ['provenance', 'check_workdir', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def provenance(cfg=None) -> dict:
-    "git commit (and whether the tree was dirty), device, versions, time: attached to every result file."
+    """git commit (and whether the code — `can/`, `nbs/` — differed from it), device, versions, time: attached to
+    every result file. Result files rewritten by a run do not make it dirty."""
     def git(*args):
         try:
             return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
@@ -41,7 +42,8 @@ def provenance(cfg=None) -> dict:
         except Exception:
             return ""
     d = jax.devices()[0]
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    code_changes = git("status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(code_changes),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
