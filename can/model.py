@@ -71,12 +71,14 @@ class Transformer(nn.Module):
     mlp_dim: int
     heads: int
     drop_path: float = 0.0  # the last block's rate; it grows linearly from 0 (as in MAE/DeiT)
+    remat: bool = False     # recompute each block's activations in the backward pass (memory for FLOPs)
 
     @nn.compact
     def __call__(self, x, deterministic: bool = True):
+        block = nn.remat(Block, static_argnums=(2,)) if self.remat else Block   # arg 2: `deterministic`
         for i in range(self.depth):
             rate = self.drop_path * i / max(self.depth - 1, 1)
-            x = Block(self.mlp_dim, self.heads, rate, name=f"block{i}")(x, deterministic)
+            x = block(self.mlp_dim, self.heads, rate, name=f"block{i}")(x, deterministic)
         return nn.LayerNorm(name="norm")(x)
 
 # %% ../nbs/02_model.ipynb #96b92bec
@@ -86,15 +88,18 @@ class Encoder(nn.Module):
     mlp_dim: int
     heads: int
     drop_path: float = 0.0
+    remat: bool = False
 
     @nn.compact
     def __call__(self, patches, ids_keep=None, deterministic: bool = True):  # patches [N, T, P], ids_keep [N, K]
         n, t, _ = patches.shape
         side = math.isqrt(t)
-        x = Dense(self.width, name="embedding")(patches) + posemb_sincos_2d(side, side, self.width)
+        x = Dense(self.width, name="embedding")(patches)
+        x = x + posemb_sincos_2d(side, side, self.width).astype(x.dtype)  # keeps bf16 compute in bf16
         if ids_keep is not None:
             x = gather_tokens(x, ids_keep)  # [N, K, D]: visible tokens only
-        x = Transformer(self.depth, self.mlp_dim, self.heads, self.drop_path, name="transformer")(x, deterministic)
+        x = Transformer(self.depth, self.mlp_dim, self.heads, self.drop_path, self.remat,
+                        name="transformer")(x, deterministic)
         return {"encoded": x, "pooled": x.mean(axis=1)}  # GAP over the (visible) tokens
 
 # %% ../nbs/02_model.ipynb #1e2b38bf
@@ -118,6 +123,7 @@ class Decoder(nn.Module):
     patch_dim: int               # P = p*p*C pixels predicted per patch
     noise_embed: bool = True
     noise_embed_scale: float = 1000.0
+    remat: bool = False
 
     @nn.compact
     def __call__(self, encoded, ids_restore=None, sigma=None):  # [N, K, De], [N, T], [N]
@@ -127,11 +133,11 @@ class Decoder(nn.Module):
             x = restore_order(x, mask_token, ids_restore)  # [N, T, Dd], [M] at masked positions
         t = x.shape[1]
         side = math.isqrt(t)
-        x = x + posemb_sincos_2d(side, side, self.width)
+        x = x + posemb_sincos_2d(side, side, self.width).astype(x.dtype)
         if self.noise_embed:
             p = NoiseLevelEmbedding(self.width, self.noise_embed_scale, name="noise_level")(sigma)
-            x = x + p[:, None, :]  # added to every token, [M] included
-        x = Transformer(self.depth, self.mlp_dim, self.heads, name="transformer")(x)
+            x = x + p[:, None, :].astype(x.dtype)  # added to every token, [M] included
+        x = Transformer(self.depth, self.mlp_dim, self.heads, remat=self.remat, name="transformer")(x)
         return Dense(self.patch_dim, name="pred")(x)  # [N, T, P]
 
 # %% ../nbs/02_model.ipynb #cd93b7e8
@@ -172,9 +178,10 @@ def build_model(cfg) -> CANModel:
     "The model a config describes: decoder iff lambda_infonce < 1, head iff lambda_infonce > 0."
     v = decode_variant(cfg.variant)
     patch_dim = v["patch_size"] ** 2 * cfg.channels
-    enc = Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"])
+    remat = bool(cfg.get("remat", False))
+    enc = Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], remat=remat)
     dec = Decoder(cfg.decoder_width, cfg.decoder_depth, cfg.decoder_mlp_dim, cfg.decoder_heads, patch_dim,
-                  cfg.noise_embed, cfg.noise_embed_scale) if cfg.lambda_infonce < 1 else None
+                  cfg.noise_embed, cfg.noise_embed_scale, remat) if cfg.lambda_infonce < 1 else None
     head = ProjectionHead(cfg.head_hidden, cfg.head_out, 2, cfg.head_bn_momentum) if cfg.lambda_infonce > 0 else None
     return CANModel(enc, dec, head)
 

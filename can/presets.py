@@ -55,12 +55,14 @@ def _base() -> dict:
         lambda_infonce=0.03, lam=0.7, tau=0.1,
         # optimisation
         batch_size=64, epochs=1, base_lr=4e-3, weight_decay=0.05, b1=0.9, b2=0.95, warmup_epochs=0.2,
+        # execution: bf16 compute with fp32 parameters (accelerators), activation rematerialisation (memory)
+        compute_dtype="float32", remat=False,
     )
 
 
 _FULL = dict(dataset="imagenet2012", image_size=224, channels=3, crop_min_scale=0.08, decoder_width=512, decoder_depth=8,
              decoder_heads=16, decoder_mlp_dim=2048, head_hidden=4096, head_out=128, batch_size=4096,
-             epochs=800, warmup_epochs=40)
+             epochs=800, warmup_epochs=40, compute_dtype="bfloat16")
 
 PRESETS = {
     "default": dict(),
@@ -111,6 +113,9 @@ def check_config(cfg, num_devices: int | None = None) -> None:
         _fail("image_size", cfg.image_size, f"a positive multiple of the patch size {p} (variant={cfg.variant!r})")
     if cfg.channels not in (1, 3): _fail("channels", cfg.channels, "1 or 3")
     if cfg.augment not in ("simclr", "mae", "none"): _fail("augment", cfg.augment, "'simclr', 'mae' or 'none'")
+    if cfg.get("compute_dtype", "float32") not in ("float32", "bfloat16"):
+        _fail("compute_dtype", cfg.compute_dtype, "'float32' or 'bfloat16'")
+    if cfg.get("remat", False) not in (True, False): _fail("remat", cfg.remat, "True or False")
     if not 0 < cfg.crop_min_scale <= 1: _fail("crop_min_scale", cfg.crop_min_scale, "0 < crop_min_scale <= 1")
     if not 0 <= cfg.mask_ratio < 1: _fail("mask_ratio", cfg.mask_ratio, "0 <= mask_ratio < 1")
     T = num_patches(cfg)

@@ -58,7 +58,9 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
     want = json.loads(cfg.to_json())
     if path.exists():
         have = json.loads(path.read_text())
-        diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+        from can.presets import _base
+        default = _base()   # a key added to the config after the run started, at its default, changes nothing
+        diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k, default.get(k)))
         if diff and not override_config:
             detail = ", ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} asked" for k in diff)
             raise ValueError(f"workdir={str(workdir)!r} holds a run with a different config ({detail}); "

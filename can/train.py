@@ -55,9 +55,14 @@ def forward(cfg, model, params, batch_stats, views, key, train: bool = True):
         mask, ids_keep, ids_restore = random_mask(k_mask, v * n, t, cfg.mask_ratio)  # independent per view
     else:
         mask, ids_keep, ids_restore = jnp.zeros((v * n, t)), None, None
+    dtype = jnp.dtype(cfg.get("compute_dtype", "float32"))
+    if dtype != jnp.float32:   # mixed precision: bf16 copies of the fp32 parameters; gradients flow back to fp32
+        params = jax.tree.map(lambda a: a.astype(dtype), params)
     variables = {"params": params, **({"batch_stats": batch_stats} if batch_stats else {})}
-    out, updates = model.apply(variables, patches, ids_keep, ids_restore, sigma, train=train,
-                               mutable=["batch_stats"] if (train and batch_stats) else [])
+    out, updates = model.apply(variables, patches.astype(dtype), ids_keep, ids_restore, sigma.astype(dtype),
+                               train=train, mutable=["batch_stats"] if (train and batch_stats) else [])
+    out = jax.tree.map(lambda a: a.astype(jnp.float32), out)              # losses in fp32
+    updates = jax.tree.map(lambda a: a.astype(jnp.float32), updates)
     z = out.get("z")
     loss, terms = can_loss(
         z[:n] if z is not None else None, z[n:] if z is not None else None, out.get("pred"),

@@ -42,6 +42,8 @@ CASES = [  # (parameter named in the message, call)
     ("batch_size", lambda: check_config(get_config(batch_size=36), num_devices=8)),
     ("num_devices", lambda: make_mesh(0)),
     ("fsdp", lambda: make_mesh(8, fsdp=3)),
+    ("compute_dtype", lambda: get_config(compute_dtype="float16")),
+    ("remat", lambda: get_config(remat="yes")),
     ("steps_per_epoch", lambda: make_optimizer(get_config(), 0)),
     ("augment", lambda: get_config(augment="randaug")),
     ("crop_min_scale", lambda: get_config(crop_min_scale=0.0)),
