@@ -42,16 +42,16 @@ d = df[df.protocol == "fewshot"]
 if len(d):
     g = d.groupby(["encoder", "dataset", "shots"]).test_acc
     s = (g.mean().round(4).astype(str) + " ± " + g.std().round(4).astype(str)).unstack(["dataset", "shots"])
-    s.columns = [f"{a} {b}-shot" for a, b in s.columns]
+    s.columns = [f"{a} {int(b)}-shot" for a, b in s.columns]
     table(s.reindex(order), "few-shot (ridge regression on ±1 targets, frozen features)")
 d = df[df.protocol == "robustness"]
 if len(d):
     table(d[d.corruption == "clean"].pivot_table(index="encoder", values="test_acc").reindex(order).round(4),
           "fine-tune (1 epoch, Table 9 recipe; the clean row of the robustness run)")
-    c = d[d.corruption != "clean"]
+    c = d[d.corruption != "clean"].assign(severity=lambda x: x.severity.astype(int))
     table(c.pivot_table(index="encoder", columns="severity", values="test_acc").reindex(order).round(4),
           "robustness: mean accuracy over the 8 corruptions, by severity")
-    table(c.pivot_table(index="corruption", columns="encoder", values="test_acc")[order].round(4),
+    table(c.pivot_table(index="corruption", columns="encoder", values="test_acc").reindex(columns=order).round(4),
           "robustness: mean over severities 1-5, by corruption")
 table(pd.DataFrame(meta).set_index(["encoder", "protocol"]).sort_index(), "provenance and wall time (s)")
 (root / "summary.md").write_text("\n".join(out))
