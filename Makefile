@@ -4,12 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Tests run on 8 fake CPU devices so that the sharded train step is exercised without a pod. The persistent
 # compilation cache lets the many tiny runs of the same config (resume tests, notebooks) compile once.
-TEST_ENV := XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax
+TEST_ENV = $(RUN_ENV) XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax
+# XLA:CPU allocates a step's temporaries (~430 MiB for the default CAN step) afresh at every call; glibc returns
+# blocks that large to the kernel on free, so each step page-faults them in again: a third of the step's time
+# on this machine (results/benchmark/README.md). tcmalloc keeps and reuses them. Resolved when a recipe runs,
+# i.e. after `sysdeps` installed it; empty (plain malloc) where it is not available.
+RUN_ENV = LD_PRELOAD=$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_minimal\.so\.4 /{print $$NF; exit}')
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data test train export
+.PHONY: install sysdeps test train benchmark export
 
 install: $(VENV)/.installed
 
@@ -19,16 +24,23 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-test: install data
+test: install sysdeps
 	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 1
 	$(TEST_ENV) $(BIN)/pytest -q
 
 export: install
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
 
-data:
-	@test -f $(FASHION_MNIST) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
+# The offline dataset and tcmalloc, from Debian packages.
+sysdeps:
+	@{ test -f $(FASHION_MNIST) && /sbin/ldconfig -p | grep -q libtcmalloc_minimal.so.4; } || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist libtcmalloc-minimal4; }
 
-train: install data
+train: install sysdeps
 	mkdir -p runs
-	$(BIN)/papermill nbs/train.ipynb runs/train-can.ipynb -p method can --log-output
+	$(RUN_ENV) $(BIN)/papermill nbs/train.ipynb runs/train-can.ipynb -p method can --log-output
+
+# Step time, MFU, memory and input pipeline of the default preset on this machine -> results/benchmark/.
+benchmark: install sysdeps
+	mkdir -p runs
+	$(RUN_ENV) $(BIN)/papermill nbs/benchmark.ipynb runs/benchmark.ipynb --log-output

@@ -18,7 +18,6 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 import pandas as pd
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from .augment import mae_view
 from .data import data_source, load_arrays
@@ -26,7 +25,7 @@ from .masking import patchify
 from .model import build_model
 from .presets import decode_variant
 from .probe import extract_features
-from .train import init_state, make_mesh, make_optimizer
+from .train import abstract_state, make_mesh, make_optimizer
 
 # %% auto #0
 __all__ = ['RECIPES', 'eval_recipe', 'load_run', 'digits_arrays', 'eval_arrays', 'knn_eval', 'LinearHead', 'linear_probe',
@@ -81,9 +80,7 @@ def load_run(checkpoint, step: int | None = None):
         raise FileNotFoundError(f"step={step!r} is not among the checkpoints of {workdir}; allowed: {sorted(steps)}")
     step = step or max(steps)
     model, mesh = build_model(cfg), make_mesh(1)
-    abstract = jax.eval_shape(lambda: init_state(cfg, model, make_optimizer(cfg, 1), mesh))
-    replicated = NamedSharding(mesh, P())
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), abstract)
+    abstract = abstract_state(cfg, model, make_optimizer(cfg, 1), mesh)
     state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
     mngr.close()
     return cfg, model, state.params, step

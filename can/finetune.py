@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import dm_pix as pix
+from tqdm.auto import tqdm
 
 from .augment import random_resized_crop
 from .masking import patchify
@@ -169,7 +170,6 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
         return model.apply({"params": params}, patchify(images.astype(jnp.float32) / 255.0, p), train=False)
 
     rng, order, losses = np.random.default_rng(seed), np.empty(0, int), []
-    from tqdm.auto import tqdm
     for s in tqdm(range(steps), desc="finetune", disable=not progress):
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(n)])

@@ -8,12 +8,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import pandas as pd
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from .augment import augment_fn
 from .model import build_model
 from .presets import decode_variant, get_config, num_patches
-from .train import batch_sharding, forward, init_state, make_mesh, make_optimizer, make_train_step
+from .train import abstract_state, batch_sharding, forward, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
 __all__ = ['compiled_step', 'compiled_forward', 'xla_flops', 'analytic_flops', 'flops_table']
@@ -22,9 +21,7 @@ __all__ = ['compiled_step', 'compiled_forward', 'xla_flops', 'analytic_flops', '
 def _abstract(cfg, batch):
     model, mesh = build_model(cfg), make_mesh(1)
     tx = make_optimizer(cfg, 1000)
-    state = jax.eval_shape(lambda: init_state(cfg, model, tx, mesh))
-    rep = NamedSharding(mesh, P())
-    state = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=rep), state)
+    state = abstract_state(cfg, model, tx, mesh)
     images = jax.ShapeDtypeStruct((batch, cfg.image_size, cfg.image_size, cfg.channels), jnp.uint8,
                                   sharding=batch_sharding(mesh))
     return model, tx, mesh, state, images

@@ -29,9 +29,24 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['provenance', 'check_workdir', 'pretrain']
+__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'check_workdir', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
+def cpu_allocator() -> str:
+    "The malloc this process runs with: a preloaded 'tcmalloc' or 'jemalloc', else 'glibc'."
+    preload = os.environ.get("LD_PRELOAD", "")
+    return next((name for name in ("tcmalloc", "jemalloc") if name in preload), "glibc")
+
+
+def allocator_hint() -> str | None:
+    "One line of advice when JAX runs on the CPU with glibc's malloc (see above), else None."
+    if jax.default_backend() != "cpu" or cpu_allocator() != "glibc":
+        return None
+    return ("note: XLA:CPU re-faults every step's temporaries under glibc malloc (about a third of the step on a "
+            "small machine); start the process with LD_PRELOAD=<path of libtcmalloc_minimal.so.4> (apt-get install "
+            "libtcmalloc-minimal4), as `make train` does.")
+
+# %% ../nbs/08_pretrain.ipynb #5b170ec0
 def provenance(cfg=None) -> dict:
     """git commit (and whether the code — `can/`, `nbs/` — differed from it), device, versions, time: attached to
     every result file. Result files rewritten by a run do not make it dirty."""
@@ -45,7 +60,7 @@ def provenance(cfg=None) -> dict:
     code_changes = git("status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(code_changes),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
-            "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
+            "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
 
@@ -92,7 +107,7 @@ class _Preemption:
         if self._previous is not None:
             signal.signal(signal.SIGTERM, self._previous)
 
-# %% ../nbs/08_pretrain.ipynb #09c4546a
+# %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
              stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1):
     """Pre-train `cfg` in `workdir` (resuming if it holds a checkpoint) -> (state, model, list of metric rows).
@@ -104,6 +119,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         if v is not None and (not isinstance(v, int) or v < 1):
             raise ValueError(f"{name}={v!r} is invalid; allowed: a positive integer" +
                              (" or None" if name in ("save_every", "stop_after") else ""))
+    if hint := allocator_hint():
+        print(hint)
     with _Preemption() as preemption:
         mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)

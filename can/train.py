@@ -22,7 +22,7 @@ from .presets import check_config, decode_variant, num_patches
 
 # %% auto #0
 __all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'batch_sharding',
-           'param_spec', 'state_shardings', 'init_state', 'make_train_step']
+           'param_spec', 'abstract_state', 'init_state', 'make_train_step']
 
 # %% ../nbs/04_train.ipynb #3422ecb1
 def add_noise(key: jax.Array, x: jax.Array, sigma_max: float):
@@ -124,11 +124,6 @@ def param_spec(shape, fsdp: int, min_size: int = 2 ** 12) -> P:
     return P()
 
 
-def state_shardings(abstract_state, mesh):
-    "NamedShardings for every leaf of a (abstract) train state under the FSDP rule."
-    return jax.tree.map(lambda x: NamedSharding(mesh, param_spec(x.shape, mesh.shape["fsdp"])), abstract_state)
-
-
 def _init_fn(cfg, model, tx):
     t, p = num_patches(cfg), decode_variant(cfg.variant)["patch_size"]
     k = t - int(round(cfg.mask_ratio * t))
@@ -142,18 +137,29 @@ def _init_fn(cfg, model, tx):
     return init
 
 
+def abstract_state(cfg, model, tx, mesh) -> TrainState:
+    """The train state's shapes, dtypes and shardings (FSDP rule) without computing it: the target for a checkpoint
+    restore and for lowering the step on abstract inputs (`can.flops`)."""
+    shapes = jax.eval_shape(_init_fn(cfg, model, tx), jax.random.key(0))
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
+        x.shape, x.dtype, sharding=NamedSharding(mesh, param_spec(x.shape, mesh.shape["fsdp"]))), shapes)
+
+
+def _shardings(tree):
+    return jax.tree.map(lambda x: x.sharding, tree)
+
+
 def init_state(cfg, model, tx, mesh) -> TrainState:
     "Initialise parameters from `cfg.seed`, placed on `mesh` (replicated, or sharded over `fsdp`)."
-    init = _init_fn(cfg, model, tx)
-    key = jax.random.key(cfg.seed)
-    return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init, key), mesh))(key)
+    out = _shardings(abstract_state(cfg, model, tx, mesh))
+    return jax.jit(_init_fn(cfg, model, tx), out_shardings=out)(jax.random.key(cfg.seed))
 
 # %% ../nbs/04_train.ipynb #02c951fe
 def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
     "A `step(state, images) -> (state, metrics)` compiled once: batch split over the mesh, state as `init_state`."
     check_config(cfg, num_devices=mesh.size)
     data, replicated = batch_sharding(mesh), NamedSharding(mesh, P())
-    state_sharding = state_shardings(jax.eval_shape(_init_fn(cfg, model, tx), jax.random.key(0)), mesh)
+    state_sharding = _shardings(abstract_state(cfg, model, tx, mesh))
     base_key = jax.random.key(cfg.seed)
 
     def step(state, images):
