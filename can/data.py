@@ -20,7 +20,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_MNIST_INSTALL', 'FASHION_MNIST_CLASSES', 'FashionMnistIdx', 'read_idx',
-           'default_data_dir', 'data_source', 'to_size', 'make_loader', 'load_arrays']
+           'default_data_dir', 'data_source', 'to_size', 'load_arrays', 'batch_indices', 'make_loader']
 
 # %% ../nbs/05_data.ipynb #20f06a4f
 class FashionMnistIdx(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -104,30 +104,37 @@ def to_size(image: np.ndarray, size: int) -> np.ndarray:
     return arr[top:top + size, left:left + size]
 
 # %% ../nbs/05_data.ipynb #b32060de
-def _record(record, image_size):
-    return {"image": to_size(np.asarray(record["image"]), image_size), "label": np.int32(record["label"])}
+def _read(source, ids, image_size: int) -> dict:
+    "Records `ids` of `source` brought to size and stacked: {'image': uint8 [B, S, S, C], 'label': int32 [B]}."
+    ids = [int(i) for i in ids]
+    records = source.__getitems__(ids) if hasattr(source, "__getitems__") else [source[i] for i in ids]
+    return {"image": np.stack([to_size(np.asarray(r["image"]), image_size) for r in records]),
+            "label": np.asarray([r["label"] for r in records], np.int32)}
 
 
-def make_loader(source, batch_size: int, image_size: int, seed: int = 0, shuffle: bool = True,
-                num_epochs: int | None = None, drop_remainder: bool = True, num_threads: int = 4):
-    "A grain `IterDataset` of {'image': uint8 [B, S, S, C], 'label': int32 [B]} batches for this process."
+def load_arrays(source, image_size: int, limit: int | None = None, chunk: int = 4096):
+    "The first `limit` (default: all) images and labels of a source, in order, as numpy arrays."
+    n = len(source) if limit is None else min(limit, len(source))
+    parts = [_read(source, range(i, min(i + chunk, n)), image_size) for i in range(0, n, chunk)]
+    return np.concatenate([b["image"] for b in parts]), np.concatenate([b["label"] for b in parts])
+
+
+def batch_indices(n: int, batch_size: int, seed: int = 0) -> grain.MapDataset:
+    "Step s -> the record indices [batch_size / process_count] of this process's batch s: shuffled per epoch, endless."
     n_proc, idx = jax.process_count(), jax.process_index()
     if batch_size % n_proc:
         raise ValueError(f"batch_size={batch_size} is invalid; allowed: a multiple of the process count {n_proc}")
-    ds = grain.MapDataset.source(source)[idx::n_proc]
-    if shuffle:
-        ds = ds.shuffle(seed=seed)
-    ds = ds.repeat(num_epochs).map(lambda r: _record(r, image_size))
-    ds = ds.batch(batch_size // n_proc, drop_remainder=drop_remainder)
-    return ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=4 * batch_size))
+    return grain.MapDataset.range(n)[idx::n_proc].shuffle(seed=seed).repeat().batch(batch_size // n_proc)
 
 
-def load_arrays(source, image_size: int, limit: int | None = None, batch_size: int = 1000):
-    "The first `limit` (default: all) images and labels of a source, in order, as numpy arrays (for probes)."
-    n = len(source) if limit is None else min(limit, len(source))
-    images, labels = [], []
-    for batch in make_loader(source, batch_size, image_size, shuffle=False, num_epochs=1, drop_remainder=False):
-        images.append(batch["image"]); labels.append(batch["label"])
-        if sum(map(len, labels)) >= n:
-            break
-    return np.concatenate(images)[:n], np.concatenate(labels)[:n]
+def make_loader(source, batch_size: int, image_size: int, seed: int = 0, start_step: int = 0,
+                max_in_memory_bytes: int = 2 ** 30, num_threads: int = 16):
+    """Iterator over this process's batches {'image': uint8 [B, S, S, C], 'label': int32 [B]} from step `start_step`
+    on: the whole split in memory if it fits in `max_in_memory_bytes`, else read by grain threads."""
+    ids = batch_indices(len(source), batch_size, seed)[start_step:]
+    if len(source) * _read(source, [0], image_size)["image"].nbytes <= max_in_memory_bytes:
+        images, labels = load_arrays(source, image_size)
+        ds, threads = ids.map(lambda i: {"image": images[i], "label": labels[i]}), 0   # ~1 ms: no thread needed
+    else:
+        ds, threads = ids.map(lambda i: _read(source, i, image_size)), num_threads
+    return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * max(threads, 1))))

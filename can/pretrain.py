@@ -15,7 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-import grain
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -134,7 +133,6 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         model, tx = build_model(cfg), make_optimizer(cfg, steps_per_epoch)
         schedule = learning_rate(cfg, steps_per_epoch)
         state = init_state(cfg, model, tx, mesh)
-        data_it = iter(make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed))
         step_fn = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
         sharding = batch_sharding(mesh)
 
@@ -144,35 +142,37 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                                      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
         start = mngr.latest_step() or 0
         if start:
-            restored = mngr.restore(start, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(state), data=grain.checkpoint.CheckpointRestore(data_it)))
-            state = restored["state"]
+            state = mngr.restore(start, args=ocp.args.Composite(state=ocp.args.StandardRestore(state)))["state"]
+        data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start)
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
         rows = [r for r in rows if r["step"] <= start]          # drop what was logged after the last checkpoint
         metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-        def save(step):
-            mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                    data=grain.checkpoint.CheckpointSave(data_it)))
+        def checked(step, m):
+            "Metrics of `step` as floats (waits for that step); a non-finite one stops the run."
+            m = {k: float(v) for k, v in jax.device_get(m).items()}
+            if bad := [k for k, v in m.items() if not np.isfinite(v)]:
+                mngr.wait_until_finished()
+                raise FloatingPointError(f"non-finite {bad} at step {step} (loss terms: {m}); the last good "
+                                         f"checkpoint (step {mngr.latest_step()}) is kept in {workdir}")
+            return m
 
         end = total if stop_after is None else min(total, start + stop_after)
-        done, t0, t_log, n_log = start, time.time(), time.time(), 0
+        done, t0, t_log, n_log, pending = start, time.time(), time.time(), 0, None
         bar = tqdm(range(start, end), initial=start, total=total, desc=f"{cfg.method} pre-training", disable=not progress)
         with open(metrics_path, "a") as log:
             for step in bar:
-                batch = next(data_it)
-                images = jax.make_array_from_process_local_data(sharding, batch["image"])
-                state, m = step_fn(state, images)
-                m = {k: float(v) for k, v in m.items()}             # one host sync per step: the NaN guard needs it
-                bad = [k for k, v in m.items() if not np.isfinite(v)]
-                if bad:
-                    mngr.wait_until_finished()
-                    raise FloatingPointError(f"non-finite {bad} at step {step + 1} (loss terms: {m}); the last good "
-                                             f"checkpoint (step {mngr.latest_step()}) is kept in {workdir}")
-                n_log += 1
-                done = step + 1
-                if done % log_every == 0 or done == end or preemption.signum:
+                images = jax.make_array_from_process_local_data(sharding, next(data_it)["image"])
+                state, m = step_fn(state, images)                    # dispatched; runs while we check the last one
+                if pending is not None:
+                    checked(*pending)
+                done, pending, n_log = step + 1, (step + 1, m), n_log + 1
+                log_now = done % log_every == 0 or done == end or preemption.signum
+                save_now = done % save_every == 0 or done == end or preemption.signum
+                if log_now or save_now:
+                    m, pending = checked(*pending), None              # a checkpoint only of a checked step
+                if log_now:
                     now = time.time()
                     row = {"step": done, "epoch": done / steps_per_epoch, **m, "lr": float(schedule(step)),
                            "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
@@ -180,8 +180,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                     rows.append(row)
                     bar.set_postfix(loss=f"{m['loss']:.4f}")
                     t_log, n_log = now, 0
-                if done % save_every == 0 or done == end or preemption.signum:
-                    save(done)
+                if save_now:
+                    mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
                 if preemption.signum:
                     break
             mngr.wait_until_finished()

@@ -17,16 +17,17 @@ from can.presets import get_config
 from can.pretrain import pretrain
 workdir, total = sys.argv[1], int(sys.argv[2])
 if os.environ.get("SLOW_SAVE_AT"):          # fault injection: hang inside the n-th checkpoint write
-    import grain, pathlib, time
-    handler, calls = grain.checkpoint.CheckpointHandler, []
-    real_save = handler.save
-    def slow_save(self, directory, *a, **kw):
-        real_save(self, directory, *a, **kw)
+    import orbax.checkpoint as ocp, pathlib, time
+    handler, calls = ocp.StandardCheckpointHandler, []
+    real_save = handler.async_save
+    async def slow_save(self, directory, *a, **kw):
+        futures = await real_save(self, directory, *a, **kw)
         calls.append(str(directory))
         if len(calls) == int(os.environ["SLOW_SAVE_AT"]):
             pathlib.Path(workdir, "SAVING").write_text(str(directory))
             time.sleep(600)
-    handler.save = slow_save
+        return futures
+    handler.async_save = slow_save
 cfg = get_config(batch_size=32, epochs=2, warmup_epochs=0, head_hidden=64, decoder_depth=1, seed=3)
 import pathlib
 ck = pathlib.Path(workdir) / "checkpoints"
