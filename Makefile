@@ -14,7 +14,7 @@ RUN_ENV = LD_PRELOAD=$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install sysdeps test train benchmark export
+.PHONY: install sysdeps test train benchmark export figures reproduce
 
 install: $(VENV)/.installed
 
@@ -44,3 +44,14 @@ train: install sysdeps
 benchmark: install sysdeps
 	mkdir -p runs
 	$(RUN_ENV) $(BIN)/papermill nbs/benchmark.ipynb runs/benchmark.ipynb --log-output
+
+# The paper's tables and figures from the committed results (paper_figures/README.md); no training. Each artefact is a
+# papermill notebook executed in place; one whose results are missing or were made with another config fails.
+ARTEFACTS = table1
+figures: install
+	for a in $(ARTEFACTS); do $(BIN)/papermill --cwd paper_figures paper_figures/$$a.ipynb paper_figures/$$a.ipynb || exit 1; done
+
+# Every run the artefacts need (skipping finished ones, resumable), then `make figures`. Hours on 2 cores: see
+# paper_figures/README.md; `--max-hours 2` makes a chunk.
+reproduce: install sysdeps
+	$(RUN_ENV) $(BIN)/python paper_figures/run_all.py

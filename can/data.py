@@ -5,6 +5,8 @@
 # %% ../nbs/05_data.ipynb #f86f6b62
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import os
 
@@ -20,7 +22,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_MNIST_INSTALL', 'FASHION_MNIST_CLASSES', 'FashionMnistIdx', 'read_idx',
-           'default_data_dir', 'data_source', 'to_size', 'load_arrays', 'batch_indices', 'make_loader']
+           'default_data_dir', 'file_lock', 'data_source', 'to_size', 'load_arrays', 'batch_indices', 'make_loader']
 
 # %% ../nbs/05_data.ipynb #20f06a4f
 class FashionMnistIdx(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -60,6 +62,18 @@ def default_data_dir() -> str:
     return os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
 
 
+@contextlib.contextmanager
+def file_lock(path):
+    "Wait for an exclusive OS lock on the file `path` (created if needed); the kernel releases it if the process dies."
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def data_source(dataset: str, split: str, data_dir: str = "", manual_dir: str = FASHION_MNIST_DIR):
     "Random-access source of `dataset`/`split` (records with 'image' and 'label')."
     data_dir = data_dir or default_data_dir()
@@ -71,7 +85,11 @@ def data_source(dataset: str, split: str, data_dir: str = "", manual_dir: str = 
             if missing:
                 raise FileNotFoundError(f"dataset='fashion_mnist' needs {missing} in {manual_dir}; install them "
                                         f"with: {FASHION_MNIST_INSTALL}")
-            builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+            # processes that start together take turns; the ones after the first find the data prepared
+            with file_lock(os.path.join(data_dir, "fashion_mnist_idx.lock")):
+                builder = FashionMnistIdx(data_dir=data_dir, file_format="array_record")
+                if not builder.is_prepared():
+                    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     else:
         if data_dir and not os.path.isdir(data_dir):
             raise FileNotFoundError(f"data_dir={data_dir!r} does not exist; pass the directory holding prepared "

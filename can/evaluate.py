@@ -30,25 +30,25 @@ PROTOCOLS = ("knn", "linear", "fewshot", "finetune", "robustness")
 __all__ = ['PROTOCOLS', 'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #5ef48e15
-def _encoder(checkpoint, seed):
+def _encoder(checkpoint, seed, step=None):
     if checkpoint == "random":
         cfg = get_config(seed=seed)
         model = build_model(cfg)
         state = init_state(cfg, model, make_optimizer(cfg, 1), make_mesh(1))
         return cfg, model, state.params, 0
-    return load_run(checkpoint)
+    return load_run(checkpoint, step)
 
 
 def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str | list | None = None,
              data_dir: str = "", train_size: int | None = None, test_size: int | None = None, seed: int = 0,
-             output: str | None = None, **overrides) -> pd.DataFrame:
+             output: str | None = None, step: int | None = None, **overrides) -> pd.DataFrame:
     """Run `protocol` ('knn', 'linear', 'fewshot', 'finetune', 'robustness') on the encoder of the pre-training
-    workdir `checkpoint` (or 'random'); `overrides` change the recipe. Writes a result JSON, returns a DataFrame."""
+    workdir `checkpoint` (or 'random') at its checkpoint `step` (default: the latest); `overrides` change the recipe. Writes a result JSON, returns a DataFrame."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r} is unknown; allowed: {list(PROTOCOLS)}")
     recipe = eval_recipe("finetune" if protocol == "robustness" else protocol, scale, **overrides)
     t0 = time.time()
-    cfg, model, params, step = _encoder(checkpoint, seed)
+    cfg, model, params, step = _encoder(checkpoint, seed, step)
     datasets = ([dataset] if isinstance(dataset, str) else list(dataset)) if dataset else (
         [cfg.dataset, "digits"] if protocol == "fewshot" else [cfg.dataset])
     if protocol != "fewshot" and len(datasets) != 1:

@@ -5,6 +5,8 @@
 # %% ../nbs/08_pretrain.ipynb #d0f80318
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -28,7 +30,7 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'check_workdir', 'pretrain']
+__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'check_workdir', 'WorkdirBusy', 'workdir_lock', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -88,6 +90,32 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
         path.write_text(json.dumps(want, indent=1, sort_keys=True))
     return workdir
 
+# %% ../nbs/08_pretrain.ipynb #36f085a8
+class WorkdirBusy(RuntimeError):
+    "Another process is running in this workdir."
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir):
+    "Hold `workdir` for this process (an exclusive `flock` on `<workdir>/.lock`), or raise `WorkdirBusy` at once."
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    f = open(workdir / ".lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise WorkdirBusy(f"workdir={str(workdir)!r} is in use by {holder}; wait for that run to finish or stop it, "
+                          f"or use another workdir") from None
+    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}\n"); f.flush()
+    try:
+        yield workdir
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
 # %% ../nbs/08_pretrain.ipynb #840bc7e1
 class _Preemption:
     "Context manager: SIGTERM sets `.signum` instead of killing the process."
@@ -120,7 +148,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                              (" or None" if name in ("save_every", "stop_after") else ""))
     if hint := allocator_hint():
         print(hint)
-    with _Preemption() as preemption:
+    with _Preemption() as preemption, workdir_lock(workdir):
         mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)
         workdir = check_workdir(cfg, workdir, override_config)

@@ -118,3 +118,34 @@ def test_kill_during_checkpoint_write_keeps_previous_checkpoint(reference, tmp_p
     assert max(checkpoints(tmp_path)) == 3
     finish(start(tmp_path))                          # resumes from 3, ignoring the unfinished write
     assert_same_run(reference, tmp_path)
+
+
+def test_second_process_on_a_busy_workdir_stops_at_once_and_the_first_is_untouched(reference, tmp_path):
+    p1 = start(tmp_path)
+    lock = tmp_path / ".lock"
+    wait_for(lambda: lock.exists() and "pid" in lock.read_text(), p1)
+    t = time.time()
+    p2 = start(tmp_path)
+    out = p2.communicate(timeout=60)[0].decode()
+    assert p2.returncode != 0 and time.time() - t < 10, out[-2000:]      # importing JAX is most of it
+    assert f"is in use by pid {p1.pid} on" in out, out[-2000:]
+    assert "Traceback" not in out.split("WorkdirBusy")[-1].split("\n", 1)[-1]     # the line is the last thing said
+    finish(p1)
+    assert_same_run(reference, tmp_path)          # a SIGKILLed holder frees the lock: the first test resumes after one
+
+
+DATA = r'''
+import sys, hashlib, numpy as np
+from can.data import data_source
+s = data_source("fashion_mnist", "train", data_dir=sys.argv[1])
+print(len(s), hashlib.sha1(np.stack([np.asarray(s[i]["image"]) for i in range(0, 60000, 997)]).tobytes()).hexdigest())
+'''
+
+
+def test_three_processes_prepare_the_dataset_into_one_empty_directory(tmp_path):
+    ps = [subprocess.Popen([sys.executable, "-c", DATA, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+          for _ in range(3)]
+    outs = [p.communicate(timeout=TIMEOUT)[0].decode() for p in ps]
+    assert all(p.returncode == 0 for p in ps), [o[-1500:] for o in outs]
+    last = {o.strip().splitlines()[-1] for o in outs}
+    assert len(last) == 1 and next(iter(last)).startswith("60000 "), last

@@ -1,0 +1,185 @@
+"""Run every pre-training and evaluation the paper's artefacts need, skipping finished work, then render.
+
+    python paper_figures/run_all.py                  # everything in plan.py, then `make figures`
+    python paper_figures/run_all.py --group curve    # one group
+    python paper_figures/run_all.py --max-hours 2    # start no new job after 2 h (a chunk; run again to go on)
+
+Each job (a pre-training, or one evaluation of it) runs in its own process, resumes from its checkpoint if it was
+interrupted, and writes its small outputs atomically into `paper_figures/results/<run>/` when it finishes: commit
+them then. A result that exists, parses and was made with the planned config is not redone. Checkpoints stay in
+`runs/paper/<run>/` (git-ignored). Runs go one at a time on all cores (results/benchmark/README.md: on the 2-core
+machine two pinned processes are not faster end to end).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).parent))
+from plan import PRESET, expected_config, runs  # noqa: E402
+
+RESULTS = Path("paper_figures/results")
+WORK = Path("runs/paper")
+
+
+def write_json(path: Path, obj) -> None:
+    "Atomically: a kill leaves the old file or the new one, never half of one."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def read_result(path: Path, run: dict | None = None):
+    "The result at `path`, or None when missing, unreadable or made with another config than planned."
+    try:
+        res = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if run is not None and res.get("config") != expected_config(run):
+        print(f"{path}: made with another config than plan.py's; redoing it")
+        return None
+    return res
+
+
+def machine() -> dict:
+    "What the numbers were measured on, beyond JAX's device name (CPU model and vector width change the speed)."
+    info = {"cpu_count": os.cpu_count()}
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+        info["cpu_model"] = next(l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("model name"))
+        info["avx512"] = " avx512f" in cpu
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def _pretrain_wall(metrics: list[dict]) -> float:
+    "Wall time of the kept steps: the sum over resumed segments (wall_s restarts at each resume)."
+    total, last = 0.0, 0.0
+    for r in metrics:
+        if r["wall_s"] < last:
+            total += last
+        last = r["wall_s"]
+    return total + last
+
+
+# ---- jobs: each runs in a child process (`--job <kind> <run>`) ------------------------------------------------------
+
+def job_pretrain(run: dict) -> None:
+    from can.flops import compiled_step, xla_flops
+    from can.presets import get_config
+    from can.pretrain import pretrain
+    cfg = get_config(PRESET, run["method"], **run["overrides"])
+    gflop = xla_flops(compiled_step(cfg, cfg.batch_size)) / cfg.batch_size / 1e9     # Figure 1's compute axis
+    wd = WORK / run["name"]
+    pretrain(cfg, wd, max_to_keep=cfg.epochs, progress=False)        # a checkpoint every epoch, all kept
+    metrics = [json.loads(l) for l in (wd / "metrics.jsonl").read_text().splitlines()]
+    info = json.loads((wd / "run.json").read_text())
+    info.update(machine(), wall_s=_pretrain_wall(metrics), workdir=str(wd), final=metrics[-1],
+                train_gflop_per_image=gflop, steps_per_epoch=info["total_steps"] // cfg.epochs,
+                images_per_s=sorted(r["images_per_s"] for r in metrics[1:])[len(metrics[1:]) // 2])
+    (RESULTS / run["name"]).mkdir(parents=True, exist_ok=True)
+    (RESULTS / run["name"] / "metrics.jsonl").write_text((wd / "metrics.jsonl").read_text())
+    write_json(RESULTS / run["name"] / "pretrain.json", info)
+
+
+def job_quick_every_epoch(run: dict) -> None:
+    "Figure 1's curve: the quick probe of the encoder at init (epoch 0) and after every epoch."
+    import jax
+    import numpy as np
+    from can.data import data_source, load_arrays
+    from can.eval import load_run
+    from can.model import build_model
+    from can.presets import get_config
+    from can.pretrain import provenance
+    from can.probe import extract_features, quick_linear_probe
+    from can.train import init_state, make_mesh, make_optimizer
+    t0 = time.time()
+    cfg = get_config(PRESET, run["method"], **run["overrides"])
+    wd = WORK / run["name"]
+    train = data_source(cfg.dataset, "train", cfg.data_dir)
+    xtr, ytr = load_arrays(train, cfg.image_size, limit=10_000)
+    xte, yte = load_arrays(data_source(cfg.dataset, "test", cfg.data_dir), cfg.image_size)
+    model = build_model(cfg)
+    init = init_state(cfg, model, make_optimizer(cfg, 1), make_mesh(1)).params
+    steps_per_epoch = len(train) // cfg.batch_size
+    flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255
+    pixels = quick_linear_probe(flat(xtr), ytr, flat(xte), yte)          # the reference row, same probe
+    rows = []
+    for epoch in range(cfg.epochs + 1):
+        params = init if epoch == 0 else load_run(wd, epoch * steps_per_epoch)[2]
+        feats = lambda x: np.asarray(extract_features(cfg, model, params, x))
+        acc = quick_linear_probe(feats(xtr), ytr, feats(xte), yte)
+        rows.append({"epoch": epoch, "step": epoch * steps_per_epoch, **acc})
+        print(rows[-1], flush=True)
+    write_json(RESULTS / run["name"] / "quick-every-epoch.json",
+               {**provenance(cfg), **machine(), "probe": "can.probe.quick_linear_probe, 10 000 train images, l2 1e-4",
+                "pixels": pixels, "rows": rows, "wall_s": time.time() - t0})
+
+
+def job_eval(run: dict, protocol: str) -> None:
+    from can.evaluate import evaluate
+    out = RESULTS / run["name"] / f"eval-{protocol}.json"
+    tmp = out.with_name(out.name + ".partial")
+    evaluate(str(WORK / run["name"]), protocol, output=str(tmp))
+    res = json.loads(tmp.read_text())
+    res.update(machine())
+    write_json(out, res)
+    tmp.unlink()
+
+
+def run_job(kind: str, name: str) -> None:
+    run = next(r for r in runs() if r["name"] == name)
+    if kind == "pretrain":
+        job_pretrain(run)
+    elif kind == "quick-every-epoch":
+        job_quick_every_epoch(run)
+    else:
+        job_eval(run, kind)
+
+
+# ---- the driver ----------------------------------------------------------------------------------------------------
+
+def todo(run: dict) -> list[str]:
+    "The jobs of `run` whose result is missing (pre-training first)."
+    out = RESULTS / run["name"]
+    jobs = [] if read_result(out / "pretrain.json", run) else ["pretrain"]
+    for e in run["evals"]:
+        if not read_result(out / (f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json"), run):
+            jobs.append(e)
+    return jobs
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--group", default=None, help="only this group of plan.py")
+    ap.add_argument("--max-hours", type=float, default=None, help="start no new job after this many hours")
+    ap.add_argument("--no-render", action="store_true", help="do not run `make figures` at the end")
+    ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    os.chdir(ROOT)
+    if args.job:
+        return run_job(*args.job)
+    t0 = time.time()
+    for run in runs(args.group):
+        for kind in todo(run):
+            if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:
+                print(f"--max-hours {args.max_hours} reached; run the same command again to go on")
+                return
+            print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind}", flush=True)
+            t = time.time()
+            subprocess.run([sys.executable, __file__, "--job", kind, run["name"]], check=True)
+            print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {time.time() - t:.0f} s", flush=True)
+    if not args.no_render:
+        subprocess.run(["make", "figures"], check=True)
+
+
+if __name__ == "__main__":
+    main()
