@@ -19,7 +19,7 @@ from .finetune import finetune
 from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
-from .pretrain import provenance
+from .pretrain import atomic_write_text, provenance
 from .probe import extract_features
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer
@@ -88,5 +88,5 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     out = Path(output) if output else (Path(checkpoint) if checkpoint != "random" else Path("runs/random")) / \
         f"eval-{protocol}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(info, indent=1, default=str))
+    atomic_write_text(out, json.dumps(info, indent=1, default=str))
     return df

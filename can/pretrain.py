@@ -30,7 +30,8 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'check_workdir', 'WorkdirBusy', 'workdir_lock', 'pretrain']
+__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy', 'workdir_lock',
+           'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -65,6 +66,17 @@ def provenance(cfg=None) -> dict:
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
 
+# %% ../nbs/08_pretrain.ipynb #2db72e1c
+def atomic_write_text(path, text: str) -> None:
+    "Write `text` to `path` so that a kill at any moment leaves the old file or the new one (temp + fsync + rename)."
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
 # %% ../nbs/08_pretrain.ipynb #28b99110
 def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
     """Create `workdir` with config.json, or check that the one there matches `cfg`.
@@ -84,10 +96,10 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
         if diff:
             n = len(list(workdir.glob("config.*.json")))
             path.rename(workdir / f"config.{n}.json")      # the history of a run stays readable
-            path.write_text(json.dumps(want, indent=1, sort_keys=True))
+            atomic_write_text(path, json.dumps(want, indent=1, sort_keys=True))
     else:
         workdir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(want, indent=1, sort_keys=True))
+        atomic_write_text(path, json.dumps(want, indent=1, sort_keys=True))
     return workdir
 
 # %% ../nbs/08_pretrain.ipynb #36f085a8
@@ -118,21 +130,23 @@ def workdir_lock(workdir):
 
 # %% ../nbs/08_pretrain.ipynb #840bc7e1
 class _Preemption:
-    "Context manager: SIGTERM sets `.signum` instead of killing the process."
+    "Context manager: SIGTERM and SIGINT set `.signum` instead of stopping the process."
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
     def __init__(self):
-        self.signum, self._previous = None, None
+        self.signum, self._previous = None, {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
         self.signum = signum
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
 
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
@@ -140,7 +154,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
     """Pre-train `cfg` in `workdir` (resuming if it holds a checkpoint) -> (state, model, list of metric rows).
     save_every: steps between checkpoints (default: one epoch); stop_after: stop (and save) after this many steps;
     override_config: resume even though the workdir's config differs; fsdp: devices that parameters are sharded
-    over (a layout, not part of the config: a run may resume on another mesh). On SIGTERM: save, exit 0."""
+    over (a layout, not part of the config: a run may resume on another mesh). On SIGTERM or SIGINT: save, exit 0."""
     for name, v in (("log_every", log_every), ("max_to_keep", max_to_keep), ("save_every", save_every),
                     ("stop_after", stop_after)):
         if v is not None and (not isinstance(v, int) or v < 1):
@@ -175,7 +189,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
         rows = [r for r in rows if r["step"] <= start]          # drop what was logged after the last checkpoint
-        metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
         def checked(step, m):
             "Metrics of `step` as floats (waits for that step); a non-finite one stops the run."
@@ -217,10 +231,10 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         preempted = bool(preemption.signum) and done < end      # a signal during the last step changes nothing
         info = {**provenance(cfg), "steps": done, "total_steps": total, "resumed_from": start,
                 "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted}
-        (workdir / "run.json").write_text(json.dumps(info, indent=1))
+        atomic_write_text(workdir / "run.json", json.dumps(info, indent=1))
     if preempted:
         bar.close()
-        print(f"SIGTERM: stopped after step {done} of {total}, checkpoint saved in {workdir}; "
+        print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in {workdir}; "
               f"run the same command again to continue.", flush=True)
         sys.exit(0)
     return state, model, rows

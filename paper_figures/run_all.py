@@ -30,17 +30,19 @@ WORK = Path("runs/paper")
 
 def write_json(path: Path, obj) -> None:
     "Atomically: a kill leaves the old file or the new one, never half of one."
+    from can.pretrain import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1, default=str))
 
 
 def read_result(path: Path, run: dict | None = None):
     "The result at `path`, or None when missing, unreadable or made with another config than planned."
+    if not path.exists():
+        return None
     try:
         res = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+        print(f"{path}: unreadable ({e}); treating the work as not done")
         return None
     if run is not None and res.get("config") != expected_config(run):
         print(f"{path}: made with another config than plan.py's; redoing it")

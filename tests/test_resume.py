@@ -149,3 +149,16 @@ def test_three_processes_prepare_the_dataset_into_one_empty_directory(tmp_path):
     assert all(p.returncode == 0 for p in ps), [o[-1500:] for o in outs]
     last = {o.strip().splitlines()[-1] for o in outs}
     assert len(last) == 1 and next(iter(last)).startswith("60000 "), last
+
+
+def test_sigint_saves_and_the_same_command_resumes_bit_identical(reference, tmp_path):
+    "Ctrl-C (or Jupyter's interrupt) at some step: the step finishes, is saved, the process says so and exits 0."
+    p = start(tmp_path)
+    wait_for(lambda: any(s >= 2 for s in checkpoints(tmp_path)), p)
+    p.send_signal(signal.SIGINT)
+    out = finish(p)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert "SIGINT: stopped after step" in out and "KeyboardInterrupt" not in out, out[-2000:]
+    assert run["preempted"] and max(checkpoints(tmp_path)) == run["steps"] < TOTAL
+    finish(start(tmp_path))
+    assert_same_run(reference, tmp_path)
