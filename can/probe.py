@@ -9,25 +9,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from tqdm.auto import tqdm
 
 from .masking import patchify
 from .presets import decode_variant
 
 # %% auto #0
-__all__ = ['extract_features', 'quick_linear_probe']
+__all__ = ['feature_fn', 'extract_features', 'quick_linear_probe']
 
 # %% ../nbs/07_probe.ipynb #e2d66041
-def extract_features(cfg, model, params, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    "uint8 images [N, H, W, C] -> GAP features [N, D] of the encoder (all patches, no mask, no noise)."
+def feature_fn(cfg, model, params):
+    "A jitted function: images [N, H, W, C] (uint8 in [0, 255], or float in [0, 1]) -> GAP features [N, D]."
     p = decode_variant(cfg.variant)["patch_size"]
 
     @jax.jit
     def feats(x):
-        return model.apply({"params": params}, patchify(x.astype(jnp.float32) / 255.0, p), method="features")
+        x = x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
+        return model.apply({"params": params}, patchify(x, p), method="features")
+    return feats
 
+
+def extract_features(cfg, model, params, images: np.ndarray, batch_size: int = 1000, progress: bool = False,
+                     feats=None) -> np.ndarray:
+    "Images [N, H, W, C] (uint8, or float in [0, 1]) -> GAP features [N, D] (all patches, no mask, no noise)."
+    feats = feats or feature_fn(cfg, model, params)
     out = []
-    for i in range(0, len(images), batch_size):
-        chunk = images[i:i + batch_size]
+    for i in tqdm(range(0, len(images), batch_size), desc="features", disable=not progress):
+        chunk = np.asarray(images[i:i + batch_size])
         pad = batch_size - len(chunk)  # pad the last chunk so that one compiled shape serves all
         f = feats(np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)]) if pad else chunk)
         out.append(np.asarray(f)[:len(chunk)])
