@@ -65,6 +65,15 @@ def wait_for(cond, p):
         time.sleep(0.02)
 
 
+def kill_after_checkpoint(workdir, n):
+    "Start a run and SIGKILL it as soon as a checkpoint >= n exists (wherever it is then, possibly mid-save)."
+    p = start(workdir)
+    wait_for(lambda: any(s >= n for s in checkpoints(workdir)), p)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    return max(checkpoints(workdir))
+
+
 def assert_same_run(ref, cut):
     a, b = np.load(ref / "final.npz"), np.load(cut / "final.npz")
     assert sorted(a) == sorted(b)
@@ -85,11 +94,7 @@ def reference(tmp_path_factory):
 
 def test_sigkill_then_sigterm_then_resume_is_bit_identical(reference, tmp_path):
     # 1. SIGKILL as soon as a checkpoint >= 2 exists (whatever step it is at then, possibly mid-save)
-    p = start(tmp_path)
-    wait_for(lambda: any(s >= 2 for s in checkpoints(tmp_path)), p)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    killed_at = max(checkpoints(tmp_path))
+    killed_at = kill_after_checkpoint(tmp_path, 2)
     assert 2 <= killed_at < TOTAL, killed_at
     # 2. resume, and SIGTERM once it has restored the checkpoint (it rewrites metrics.jsonl then; the step is not
     #    compiled yet, so steps are left): it must finish the step it is in, save, say so and exit 0
@@ -173,11 +178,7 @@ def damage(checkpoint_dir):
 
 
 def test_damaged_latest_checkpoint_falls_back_and_ends_bit_identical(reference, tmp_path):
-    p = start(tmp_path)
-    wait_for(lambda: any(s >= 3 for s in checkpoints(tmp_path)), p)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    latest = max(checkpoints(tmp_path))
+    latest = kill_after_checkpoint(tmp_path, 3)
     damage(tmp_path / "checkpoints" / str(latest))
     out = finish(start(tmp_path))
     warnings = [l for l in out.splitlines() if l.startswith("warning: checkpoint")]
@@ -189,10 +190,7 @@ def test_damaged_latest_checkpoint_falls_back_and_ends_bit_identical(reference, 
 
 
 def test_no_intact_checkpoint_is_one_clear_error(tmp_path):
-    p = start(tmp_path)
-    wait_for(lambda: len(checkpoints(tmp_path)) >= 2, p)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    kill_after_checkpoint(tmp_path, 2)
     for s in checkpoints(tmp_path):
         damage(tmp_path / "checkpoints" / str(s))
     p = start(tmp_path)
