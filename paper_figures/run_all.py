@@ -26,11 +26,16 @@ from plan import PRESET, expected_config, runs  # noqa: E402
 
 RESULTS = Path("paper_figures/results")
 WORK = Path("runs/paper")
+# The code a job runs is the code its process imported at its start: its git commit is read then, not when it ends
+# (the repository may move on during a run of an hour), and stamped on every result the job writes.
+CODE = {}
 
 
 def write_json(path: Path, obj) -> None:
     "Atomically: a kill leaves the old file or the new one, never half of one."
     from can.pretrain import atomic_write_text
+    if CODE and "git_commit" in obj:
+        obj = {**obj, **CODE}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(obj, indent=1, default=str))
 
@@ -138,6 +143,10 @@ def job_eval(run: dict, protocol: str) -> None:
 
 
 def run_job(kind: str, name: str) -> None:
+    from can.pretrain import provenance
+    CODE.update({k: provenance()[k] for k in ("git_commit", "git_dirty")})
+    CODE["driver_dirty"] = bool(subprocess.run(["git", "status", "--porcelain", "--", "paper_figures/*.py"],
+                                               capture_output=True, text=True).stdout.strip())
     run = next(r for r in runs() if r["name"] == name)
     if kind == "pretrain":
         job_pretrain(run)
