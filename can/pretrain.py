@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from .train import batch_sharding, init_state, learning_rate, make_mesh, make_op
 
 # %% auto #0
 __all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy', 'workdir_lock',
-           'CheckpointDamaged', 'restore_intact', 'pretrain']
+           'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -149,39 +148,6 @@ class _Preemption:
         for s, handler in self._previous.items():
             signal.signal(s, handler)
 
-# %% ../nbs/08_pretrain.ipynb #fb4eb60c
-class CheckpointDamaged(RuntimeError):
-    "No checkpoint of a run can be restored."
-
-
-def restore_intact(mngr, target, workdir, move_aside: bool = True):
-    """(step, state) of the newest checkpoint of `mngr` that restores onto `target`, or (0, None) if there is none.
-    Damaged ones are skipped with one warning line (and moved to <workdir>/damaged-checkpoints/ if `move_aside`)."""
-    workdir, damaged = Path(workdir), []
-    for step in sorted(mngr.all_steps(), reverse=True):
-        try:
-            state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
-            break
-        except Exception as e:                    # tensorstore, msgpack, JSON, missing file: all mean "unreadable"
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0]
-            damaged.append((step, reason[:160]))
-    else:
-        if damaged:
-            raise CheckpointDamaged(
-                f"no intact checkpoint in {workdir / 'checkpoints'}: steps {[s for s, _ in damaged]} cannot be read "
-                f"({damaged[0][1]}); move that directory away (or delete it) to start the run again") from None
-        return 0, None
-    if damaged:
-        names = ", ".join(str(s) for s, _ in damaged)
-        if move_aside:
-            for s, _ in damaged:
-                (workdir / "damaged-checkpoints").mkdir(exist_ok=True)
-                shutil.move(str(workdir / "checkpoints" / str(s)), str(workdir / "damaged-checkpoints" / f"{s}-{int(time.time())}"))
-            mngr.reload()
-        print(f"warning: checkpoint {names} in {workdir / 'checkpoints'} is damaged ({damaged[0][1]}); " +
-              ("moved to damaged-checkpoints/; " if move_aside else "") + f"using step {step}", file=sys.stderr, flush=True)
-    return step, state
-
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
              stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1):
@@ -216,8 +182,9 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         # the previous checkpoints as they were, and latest_step() ignores the unfinished one.
         mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
                                      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
-        start, restored = restore_intact(mngr, state, workdir)
-        state = restored if start else state
+        start = mngr.latest_step() or 0
+        if start:
+            state = mngr.restore(start, args=ocp.args.Composite(state=ocp.args.StandardRestore(state)))["state"]
         data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start)
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
