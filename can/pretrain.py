@@ -8,8 +8,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import platform
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -148,6 +151,62 @@ class _Preemption:
         for s, handler in self._previous.items():
             signal.signal(s, handler)
 
+# %% ../nbs/08_pretrain.ipynb #4813bb23
+class _OrbaxMuted(logging.Filter):
+    """While entered: orbax's error records, asyncio's reports of the writes orbax abandoned after a failure ("Task
+    exception was never retrieved") and their late callbacks ("Event loop is closed") are dropped, because a failed
+    save is reported once, from the main thread, by `_storage_fault`. Left muted after that fault: the process is
+    ending, and the abandoned writes report as they are collected."""
+    LOGGERS = ("absl", "asyncio")
+
+    def filter(self, record):
+        return record.levelno < logging.ERROR or not (f"{os.sep}orbax{os.sep}" in record.pathname
+                                                      or "orbax" in record.getMessage())
+
+    def _unraisable(self, u):
+        if not (isinstance(u.exc_value, RuntimeError) and str(u.exc_value) == "Event loop is closed"):
+            self._previous(u)
+
+    def __enter__(self):
+        self._previous, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not SystemExit:
+            sys.unraisablehook = self._previous
+            for name in self.LOGGERS:
+                logging.getLogger(name).removeFilter(self)
+
+
+def _os_cause(e: BaseException) -> str | None:
+    "The operating system's reason behind `e` or the exceptions it came from ('No space left on device'), else None."
+    while e is not None:
+        if isinstance(e, OSError) and e.errno:
+            return os.strerror(e.errno)
+        # tensorstore (orbax's storage layer) reports the OS error inside its status text
+        if m := re.search(r"os_error_code='?(\d+)|\[Errno (\d+)\]", str(e)):
+            return os.strerror(int(m.group(1) or m.group(2)))
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _storage_fault(mngr, ckpt_dir: Path, step: int, cause: str):
+    "Stop the run after a failed write: drop the unfinished checkpoint, say in one line what is kept and what to do."
+    with contextlib.suppress(Exception):
+        mngr.close()                                     # waits for the other writes; their errors are the same one
+    unfinished = sorted(ckpt_dir.glob("*.orbax-checkpoint-tmp*"))
+    for d in unfinished:
+        shutil.rmtree(d, ignore_errors=True)
+    good = max((int(d.name) for d in ckpt_dir.iterdir() if d.name.isdigit()), default=None)
+    print(f"Storage fault after step {step}: {cause} (in {ckpt_dir}). "
+          + (f"Removed the unfinished checkpoint {', '.join(d.name for d in unfinished)}; " if unfinished else "")
+          + (f"the last good checkpoint is step {good}. " if good else "no checkpoint was kept yet. ")
+          + "Free space (or fix the directory's permissions) and run the same command again.",
+          file=sys.stderr, flush=True)
+    sys.exit(1)
+
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
              stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1):
@@ -166,6 +225,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)
         workdir = check_workdir(cfg, workdir, override_config)
+        prov = provenance(cfg)                                  # the code this run imported, not the code at its end
         source = data_source(cfg.dataset, "train", cfg.data_dir)
         steps_per_epoch = len(source) // cfg.batch_size
         if steps_per_epoch == 0:
@@ -203,33 +263,40 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         end = total if stop_after is None else min(total, start + stop_after)
         done, t0, t_log, n_log, pending = start, time.time(), time.time(), 0, None
         bar = tqdm(range(start, end), initial=start, total=total, desc=f"{cfg.method} pre-training", disable=not progress)
-        with open(metrics_path, "a") as log:
-            for step in bar:
-                images = jax.make_array_from_process_local_data(sharding, next(data_it)["image"])
-                state, m = step_fn(state, images)                    # dispatched; runs while we check the last one
-                if pending is not None:
-                    checked(*pending)
-                done, pending, n_log = step + 1, (step + 1, m), n_log + 1
-                log_now = done % log_every == 0 or done == end or preemption.signum
-                save_now = done % save_every == 0 or done == end or preemption.signum
-                if log_now or save_now:
-                    m, pending = checked(*pending), None              # a checkpoint only of a checked step
-                if log_now:
-                    now = time.time()
-                    row = {"step": done, "epoch": done / steps_per_epoch, **m, "lr": float(schedule(step)),
-                           "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
-                    log.write(json.dumps(row) + "\n"); log.flush()
-                    rows.append(row)
-                    bar.set_postfix(loss=f"{m['loss']:.4f}")
-                    t_log, n_log = now, 0
-                if save_now:
-                    mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
-                if preemption.signum:
-                    break
-            mngr.wait_until_finished()
-        mngr.close()
+        with _OrbaxMuted():
+            try:
+                with open(metrics_path, "a") as log:
+                    for step in bar:
+                        images = jax.make_array_from_process_local_data(sharding, next(data_it)["image"])
+                        state, m = step_fn(state, images)        # dispatched; runs while we check the last one
+                        if pending is not None:
+                            checked(*pending)
+                        done, pending, n_log = step + 1, (step + 1, m), n_log + 1
+                        log_now = done % log_every == 0 or done == end or preemption.signum
+                        save_now = done % save_every == 0 or done == end or preemption.signum
+                        if log_now or save_now:
+                            m, pending = checked(*pending), None  # a checkpoint only of a checked step
+                        if log_now:
+                            now = time.time()
+                            row = {"step": done, "epoch": done / steps_per_epoch, **m, "lr": float(schedule(step)),
+                                   "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
+                            log.write(json.dumps(row) + "\n"); log.flush()
+                            rows.append(row)
+                            bar.set_postfix(loss=f"{m['loss']:.4f}")
+                            t_log, n_log = now, 0
+                        if save_now:
+                            mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
+                        if preemption.signum:
+                            break
+                    mngr.wait_until_finished()
+                mngr.close()
+            except Exception as err:
+                if (cause := _os_cause(err)) is None:
+                    raise
+                bar.close()
+                _storage_fault(mngr, workdir / "checkpoints", done, cause)
         preempted = bool(preemption.signum) and done < end      # a signal during the last step changes nothing
-        info = {**provenance(cfg), "steps": done, "total_steps": total, "resumed_from": start,
+        info = {**prov, "steps": done, "total_steps": total, "resumed_from": start,
                 "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted}
         atomic_write_text(workdir / "run.json", json.dumps(info, indent=1))
     if preempted:

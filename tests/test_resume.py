@@ -1,5 +1,5 @@
 """Faults injected into real training subprocesses: SIGKILL at a random step, SIGTERM (preemption), and a kill in the
-middle of writing a checkpoint. After each, running the same command again must end bit-identical (CPU) to a run
+middle of writing a checkpoint, a disk that fills up. After each, running the same command again must end bit-identical (CPU) to a run
 that was never interrupted, with every step logged exactly once."""
 import json
 import os
@@ -28,6 +28,19 @@ if os.environ.get("SLOW_SAVE_AT"):          # fault injection: hang inside the n
             time.sleep(600)
         return futures
     handler.async_save = slow_save
+if os.environ.get("ENOSPC_AT"):             # fault injection where no small filesystem can be mounted
+    import errno, orbax.checkpoint as ocp
+    handler, calls = ocp.StandardCheckpointHandler, []
+    real_save = handler.async_save
+    async def full_save(self, directory, *a, **kw):
+        futures = await real_save(self, directory, *a, **kw)
+        calls.append(str(directory))
+        if len(calls) == int(os.environ["ENOSPC_AT"]):
+            for f in futures or []:
+                f.result()                  # the writes end, then the save fails as on a full disk
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory))
+        return futures
+    handler.async_save = full_save
 cfg = get_config(batch_size=32, epochs=2, warmup_epochs=0, head_hidden=64, decoder_depth=1, seed=3)
 import pathlib
 ck = pathlib.Path(workdir) / "checkpoints"
@@ -168,3 +181,27 @@ def test_sigint_saves_and_the_same_command_resumes_bit_identical(reference, tmp_
     finish(start(tmp_path))
     assert_same_run(reference, tmp_path)
 
+
+
+def test_disk_full_stops_with_one_line_and_the_same_command_resumes_bit_identical(reference, tmp_path):
+    "A 12 MB filesystem holds the tiny run's first checkpoint (10 MB) but not the second: one line, then resume."
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(small)],
+                             capture_output=True).returncode == 0           # root only; else ENOSPC injected
+    try:
+        wd = small / "wd"
+        p = start(wd, **({} if mounted else {"ENOSPC_AT": "2"}))
+        out = p.communicate(timeout=TIMEOUT)[0].decode()
+        said = [l for l in out.splitlines() if l.strip() and "libtcmalloc" not in l]      # the allocator hint aside
+        assert p.returncode == 1 and len(said) == 1, out[-3000:]
+        assert said[0].startswith("Storage fault after step ") and "No space left on device" in said[0], said
+        assert "the last good checkpoint is step 1" in said[0] and "run the same command again" in said[0], said
+        assert checkpoints(wd) == [1] and not [d for d in (wd / "checkpoints").iterdir() if "tmp" in d.name]
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,size=64m", str(small)], check=True)       # space freed
+        finish(start(wd))
+        assert_same_run(reference, wd)
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(small)])
