@@ -14,7 +14,7 @@ RUN_ENV = LD_PRELOAD=$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install sysdeps test train benchmark export figures reproduce
+.PHONY: install sysdeps test train benchmark export figures reproduce notebooks docs docs-test
 
 install: $(VENV)/.installed
 
@@ -55,3 +55,28 @@ figures: install
 # paper_figures/README.md; `--max-hours 2` makes a chunk.
 reproduce: install sysdeps
 	$(RUN_ENV) $(BIN)/python paper_figures/run_all.py
+
+# The method notebooks executed in place (as nbdev_test runs them: `slow` cells skipped), so that GitHub, Jupyter and
+# the docs site show their outputs. Minutes; run it after changing a notebook, then commit the outputs.
+notebooks: install sysdeps
+	$(TEST_ENV) $(BIN)/python docs/execute.py
+	$(BIN)/nbdev_clean
+
+# The documentation site, offline: the README, the notebooks with their committed outputs, paper figures, results and
+# the API from the docstrings (mkdocs-material + mkdocs-jupyter + mkdocstrings; MathJax from npm) -> _build/site/.
+# Users with Quarto can still run `nbdev_docs`. `make docs-test` opens the built site in headless Chromium.
+MATHJAX := _build/mathjax/package
+docs: install $(VENV)/.docs-installed
+	@command -v npm >/dev/null || $(SUDO) apt-get install -y -qq npm
+	test -d $(MATHJAX) || { mkdir -p _build/mathjax && cd _build/mathjax && npm pack -q mathjax@3.2.2 && tar xzf mathjax-3.2.2.tgz; }
+	$(BIN)/python docs/stage.py $(MATHJAX)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build -q
+
+$(VENV)/.docs-installed: requirements-docs.txt
+	$(BIN)/pip install -q -r requirements-docs.txt
+	touch $@
+
+docs-test: docs
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  $(SUDO) apt-get install -y -qq chromium chromium-driver
+	$(BIN)/pytest -q -p no:cacheprovider docs/test_site.py
