@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -33,8 +34,8 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy', 'workdir_lock',
-           'CheckpointDamaged', 'restore_intact', 'pretrain']
+__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy',
+           'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -52,18 +53,35 @@ def allocator_hint() -> str | None:
             "libtcmalloc-minimal4), as `make train` does.")
 
 # %% ../nbs/08_pretrain.ipynb #5b170ec0
-def provenance(cfg=None) -> dict:
-    """git commit (and whether the code — `can/`, `nbs/` — differed from it), device, versions, time: attached to
-    every result file. Result files rewritten by a run do not make it dirty."""
-    def git(*args):
+def _git(cwd, *args) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=cwd).stdout.strip()
+    except Exception:
+        return ""
+
+
+def code_changed(repo) -> bool:
+    """Whether the code in the git checkout around `repo` differs from its HEAD: any change to `can/`, or to the cells'
+    sources in `nbs/` (not to their outputs)."""
+    def sources(text):
         try:
-            return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                                  cwd=Path(__file__).parent).stdout.strip()
-        except Exception:
-            return ""
+            return [c["source"] for c in json.loads(text)["cells"]]
+        except ValueError:
+            return None
+    root = Path(_git(repo, "rev-parse", "--show-toplevel") or repo)
+    changed = [l.split(None, 1)[1] for l in _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
+               .splitlines()]
+    return any(not f.endswith(".ipynb") or not (root / f).exists()
+               or sources((root / f).read_text()) != sources(_git(root, "show", f"HEAD:{f}")) for f in changed)
+
+
+def provenance(cfg=None) -> dict:
+    """git commit (and whether the code — `can/`, the cells' sources in `nbs/` — differed from it), device, versions,
+    time: attached to every result file. Result files rewritten by a run, and notebook outputs (`make notebooks`),
+    do not make it dirty."""
+    git = functools.partial(_git, Path(__file__).parent)
     d = jax.devices()[0]
-    code_changes = git("status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(code_changes),
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": code_changed(Path(__file__).parent),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
