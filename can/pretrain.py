@@ -65,7 +65,7 @@ def code_changed(repo) -> bool:
     sources in `nbs/` (not to their outputs)."""
     def sources(text):
         try:
-            return [c["source"] for c in json.loads(text)["cells"]]
+            return ["".join(c["source"]) for c in json.loads(text)["cells"]]     # a list of lines or one string
         except ValueError:
             return None
     root = Path(_git(repo, "rev-parse", "--show-toplevel") or repo)
