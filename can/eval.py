@@ -24,6 +24,7 @@ from .data import data_source, load_arrays
 from .masking import patchify
 from .model import build_model
 from .presets import decode_variant
+from .pretrain import restore_intact
 from .probe import extract_features
 from .train import abstract_state, make_mesh, make_optimizer
 
@@ -78,10 +79,12 @@ def load_run(checkpoint, step: int | None = None):
     steps = mngr.all_steps()
     if not steps or (step is not None and step not in steps):
         raise FileNotFoundError(f"step={step!r} is not among the checkpoints of {workdir}; allowed: {sorted(steps)}")
-    step = step or max(steps)
     model, mesh = build_model(cfg), make_mesh(1)
     abstract = abstract_state(cfg, model, make_optimizer(cfg, 1), mesh)
-    state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+    if step is None:            # the newest that restores, with a warning for a damaged newer one
+        step, state = restore_intact(mngr, abstract, workdir, move_aside=False)
+    else:
+        state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
     mngr.close()
     return cfg, model, state.params, step
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -33,8 +34,8 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy', 'workdir_lock',
-           'pretrain']
+__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy',
+           'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -52,18 +53,35 @@ def allocator_hint() -> str | None:
             "libtcmalloc-minimal4), as `make train` does.")
 
 # %% ../nbs/08_pretrain.ipynb #5b170ec0
-def provenance(cfg=None) -> dict:
-    """git commit (and whether the code — `can/`, `nbs/` — differed from it), device, versions, time: attached to
-    every result file. Result files rewritten by a run do not make it dirty."""
-    def git(*args):
+def _git(cwd, *args) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=cwd).stdout.strip()
+    except Exception:
+        return ""
+
+
+def code_changed(repo) -> bool:
+    """Whether the code in the git checkout around `repo` differs from its HEAD: any change to `can/`, or to the cells'
+    sources in `nbs/` (not to their outputs)."""
+    def sources(text):
         try:
-            return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                                  cwd=Path(__file__).parent).stdout.strip()
-        except Exception:
-            return ""
+            return ["".join(c["source"]) for c in json.loads(text)["cells"]]     # a list of lines or one string
+        except ValueError:
+            return None
+    root = Path(_git(repo, "rev-parse", "--show-toplevel") or repo)
+    changed = [l.split(None, 1)[1] for l in _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
+               .splitlines()]
+    return any(not f.endswith(".ipynb") or not (root / f).exists()
+               or sources((root / f).read_text()) != sources(_git(root, "show", f"HEAD:{f}")) for f in changed)
+
+
+def provenance(cfg=None) -> dict:
+    """git commit (and whether the code — `can/`, the cells' sources in `nbs/` — differed from it), device, versions,
+    time: attached to every result file. Result files rewritten by a run, and notebook outputs (`make notebooks`),
+    do not make it dirty."""
+    git = functools.partial(_git, Path(__file__).parent)
     d = jax.devices()[0]
-    code_changes = git("status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(code_changes),
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": code_changed(Path(__file__).parent),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -155,8 +173,9 @@ class _Preemption:
 class _OrbaxMuted(logging.Filter):
     """While entered: orbax's error records, asyncio's reports of the writes orbax abandoned after a failure ("Task
     exception was never retrieved") and their late callbacks ("Event loop is closed") are dropped, because a failed
-    save is reported once, from the main thread, by `_storage_fault`. Left muted after that fault: the process is
-    ending, and the abandoned writes report as they are collected."""
+    save is reported once, from the main thread, by `_storage_fault` (an unreadable checkpoint by `restore_intact`).
+    Left muted when an error leaves: the process is ending, and the abandoned reads and writes report as they are
+    collected."""
     LOGGERS = ("absl", "asyncio")
 
     def filter(self, record):
@@ -174,7 +193,7 @@ class _OrbaxMuted(logging.Filter):
         return self
 
     def __exit__(self, exc_type, *exc):
-        if exc_type is not SystemExit:
+        if exc_type is None:
             sys.unraisablehook = self._previous
             for name in self.LOGGERS:
                 logging.getLogger(name).removeFilter(self)
@@ -206,6 +225,41 @@ def _storage_fault(mngr, ckpt_dir: Path, step: int, cause: str):
           + "Free space (or fix the directory's permissions) and run the same command again.",
           file=sys.stderr, flush=True)
     sys.exit(1)
+
+# %% ../nbs/08_pretrain.ipynb #5e3533f0
+class CheckpointDamaged(RuntimeError):
+    "No checkpoint of a run can be restored."
+
+
+def restore_intact(mngr, target, workdir, move_aside: bool = True):
+    """(step, state) of the newest checkpoint of `mngr` that restores onto `target`, or (0, None) if there is none.
+    Damaged ones are skipped with one warning line (and moved to <workdir>/damaged-checkpoints/ if `move_aside`)."""
+    workdir, damaged = Path(workdir), []
+    with _OrbaxMuted():
+        for step in sorted(mngr.all_steps(), reverse=True):
+            try:
+                state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
+                break
+            except Exception as e:                # tensorstore, msgpack, JSON, missing file: all mean "unreadable"
+                reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0]
+                damaged.append((step, reason[:160]))
+        else:
+            if damaged:
+                raise CheckpointDamaged(
+                    f"no intact checkpoint in {workdir / 'checkpoints'}: steps {[s for s, _ in damaged]} cannot be "
+                    f"read ({damaged[0][1]}); move that directory away (or delete it) to start the run again") from None
+            return 0, None
+    if damaged:
+        if move_aside:
+            (workdir / "damaged-checkpoints").mkdir(exist_ok=True)
+            for s, _ in damaged:
+                shutil.move(str(workdir / "checkpoints" / str(s)),
+                            str(workdir / "damaged-checkpoints" / f"{s}-{int(time.time())}"))
+            mngr.reload()
+        print(f"warning: checkpoint {', '.join(str(s) for s, _ in damaged)} in {workdir / 'checkpoints'} is damaged "
+              f"({damaged[0][1]}); " + ("moved to damaged-checkpoints/; " if move_aside else "") + f"using step {step}",
+              file=sys.stderr, flush=True)
+    return step, state
 
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
@@ -242,9 +296,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         # the previous checkpoints as they were, and latest_step() ignores the unfinished one.
         mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
                                      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
-        start = mngr.latest_step() or 0
-        if start:
-            state = mngr.restore(start, args=ocp.args.Composite(state=ocp.args.StandardRestore(state)))["state"]
+        start, restored = restore_intact(mngr, state, workdir)
+        state = restored if start else state
         data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start)
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []

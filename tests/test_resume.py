@@ -1,5 +1,5 @@
 """Faults injected into real training subprocesses: SIGKILL at a random step, SIGTERM (preemption), and a kill in the
-middle of writing a checkpoint, a disk that fills up. After each, running the same command again must end bit-identical (CPU) to a run
+middle of writing a checkpoint, a disk that fills up, a damaged checkpoint. After each, running the same command again must end bit-identical (CPU) to a run
 that was never interrupted, with every step logged exactly once."""
 import json
 import os
@@ -205,3 +205,35 @@ def test_disk_full_stops_with_one_line_and_the_same_command_resumes_bit_identica
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(small)])
+
+
+def damage(checkpoint_dir):
+    "Truncate the largest array file of a checkpoint to half its size (as a full disk or a bad copy would)."
+    files = [f for f in checkpoint_dir.rglob("*") if f.is_file() and f.parent.name == "d"]
+    big = max(files, key=lambda f: f.stat().st_size)
+    with open(big, "r+b") as f:
+        f.truncate(big.stat().st_size // 2)
+
+
+def test_damaged_latest_checkpoint_falls_back_and_ends_bit_identical(reference, tmp_path):
+    latest = kill_after_checkpoint(tmp_path, 3)
+    damage(tmp_path / "checkpoints" / str(latest))
+    out = finish(start(tmp_path))
+    warnings = [l for l in out.splitlines() if l.startswith("warning: checkpoint")]
+    assert len(warnings) == 1 and f"checkpoint {latest} in" in warnings[0], out[-3000:]
+    assert f"using step {latest - 1}" in warnings[0], out[-3000:]
+    assert "Traceback" not in out and "Event loop is closed" not in out and "Task exception" not in out, out[-3000:]
+    while max(checkpoints(tmp_path)) < TOTAL:      # the worker asked for TOTAL - latest steps: one more call ends it
+        finish(start(tmp_path))
+    assert_same_run(reference, tmp_path)
+
+
+def test_no_intact_checkpoint_is_one_clear_error(tmp_path):
+    kill_after_checkpoint(tmp_path, 2)
+    for s in checkpoints(tmp_path):
+        damage(tmp_path / "checkpoints" / str(s))
+    p = start(tmp_path)
+    out = p.communicate(timeout=TIMEOUT)[0].decode()
+    assert p.returncode != 0 and "CheckpointDamaged: no intact checkpoint in" in out, out[-3000:]
+    assert "move that directory away" in out, out[-3000:]
+    assert "Event loop is closed" not in out and "Task exception" not in out, out[-3000:]
