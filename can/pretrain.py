@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -79,9 +78,9 @@ def provenance(cfg=None) -> dict:
     """git commit (and whether the code — `can/`, the cells' sources in `nbs/` — differed from it), device, versions,
     time: attached to every result file. Result files rewritten by a run, and notebook outputs (`make notebooks`),
     do not make it dirty."""
-    git = functools.partial(_git, Path(__file__).parent)
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()      # the package, or a notebook's folder
     d = jax.devices()[0]
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": code_changed(Path(__file__).parent),
+    return {"git_commit": _git(here, "rev-parse", "HEAD"), "git_dirty": code_changed(here),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
