@@ -187,6 +187,9 @@ def main(argv=None) -> None:
             print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind}", flush=True)
             t = time.time()
             subprocess.run([sys.executable, __file__, "--job", kind, run["name"]], check=True)
+            if kind in todo(run):       # stopped early (SIGTERM/SIGINT): its progress is saved, the result not written
+                print(f"{run['name']}: {kind} stopped before its end; run the same command again to go on")
+                return
             print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {time.time() - t:.0f} s", flush=True)
     if not args.no_render:
         subprocess.run(["make", "figures"], check=True)
