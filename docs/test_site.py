@@ -62,7 +62,7 @@ def test_index(server, browser):
 def test_losses_notebook_with_math_and_outputs(server, browser):
     errors = visit(browser, f"{server}/nbs/03_losses.html", "03_losses")
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return document.querySelectorAll('mjx-container[display=\"true\"]').length") >= 3)
+        "return document.querySelectorAll('mjx-container[display=\"true\"]').length") >= 4)      # the four equations of Section 3
     assert not errors, errors
     assert browser.execute_script("return document.querySelectorAll('mjx-merror').length") == 0   # no TeX errors
     text = browser.find_element("tag name", "body").text
