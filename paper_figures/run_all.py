@@ -173,6 +173,7 @@ def main(argv=None) -> None:
     ap.add_argument("--group", default=None, help="only this group of plan.py")
     ap.add_argument("--max-hours", type=float, default=None, help="start no new job after this many hours")
     ap.add_argument("--no-render", action="store_true", help="do not run `make figures` at the end")
+    ap.add_argument("--only", default=None, help="only jobs of this kind (e.g. pretrain: evaluate later)")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.chdir(ROOT)
@@ -181,6 +182,8 @@ def main(argv=None) -> None:
     t0 = time.time()
     for run in runs(args.group):
         for kind in todo(run):
+            if args.only not in (None, kind):
+                continue
             if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:
                 print(f"--max-hours {args.max_hours} reached; run the same command again to go on")
                 return
