@@ -36,10 +36,11 @@ __all__ = ['RECIPES', 'eval_recipe', 'load_run', 'digits_arrays', 'eval_arrays',
 RECIPES = {
     "knn": {"default": dict(k=20, temperature=0.07), "full": dict(k=20, temperature=0.07)},
     "linear": {
-        "default": dict(epochs=10, batch_size=256, base_lr=0.1, warmup_epochs=1, momentum=0.9, weight_decay=0.0,
-                        augment=False, crop_min_scale=0.08),
+        # chosen on the raw-pixel and random-init rows only (paper_figures/probe_recipe.py): MAE's LARS, 100 epochs
+        "default": dict(epochs=100, batch_size=256, base_lr=10.0, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
+                        trust_coefficient=0.001, augment=False, crop_min_scale=0.08),
         "full": dict(epochs=100, batch_size=16384, base_lr=0.1, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
-                     augment=True, crop_min_scale=0.08)},
+                     trust_coefficient=0.001, augment=True, crop_min_scale=0.08)},
     "fewshot": {
         "default": dict(shots=(10, 25), draws=5, val_size=1000, solver="ridge", sgd_lr=0.01, sgd_steps=2500),
         "full": dict(shots=(10, 25), draws=5, val_size=1000, solver="ridge", sgd_lr=0.01, sgd_steps=2500)},
@@ -144,12 +145,13 @@ class LinearHead(nn.Module):
         return nn.Dense(self.num_classes, kernel_init=nn.initializers.truncated_normal(0.01))(f)
 
 
-def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 10, batch_size: int = 256,
-                 base_lr: float = 0.1, warmup_epochs: float = 1, momentum: float = 0.9, weight_decay: float = 0.0,
-                 optimizer: str = "lars", encode=None, crop_min_scale: float = 0.08, seed: int = 0,
-                 num_classes: int | None = None) -> dict:
-    """Train BN + linear on (train_x, train_y) -> {'train_acc', 'test_acc', 'steps'}. x are features [N, D], or
-    uint8 images when `encode(images float [N,H,W,C] in [0, 1]) -> features` is given (then with crops)."""
+def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch_size: int = 256,
+                 base_lr: float = 10.0, warmup_epochs: float = 10, momentum: float = 0.9, weight_decay: float = 0.0,
+                 trust_coefficient: float = 0.001, optimizer: str = "lars", encode=None, crop_min_scale: float = 0.08,
+                 seed: int = 0, num_classes: int | None = None) -> dict:
+    """Train BN + linear on (train_x, train_y) -> {'train_acc', 'test_acc', 'steps', 'final_loss'}. x are features
+    [N, D], or uint8 images when `encode(images float [N,H,W,C] in [0, 1]) -> features` is given (then with crops).
+    Defaults: the small preset's recipe (RECIPES['linear']['default'])."""
     if optimizer not in ("lars", "sgd"):
         raise ValueError(f"optimizer={optimizer!r} is unknown; allowed: 'lars', 'sgd'")
     n = len(train_x)
@@ -159,8 +161,9 @@ def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 10, batch_
     num_classes = num_classes or int(max(train_y.max(), test_y.max())) + 1
     lr = optax.warmup_cosine_decay_schedule(0.0, base_lr * batch_size / 256, int(warmup_epochs * steps_per_epoch),
                                             steps)
-    # MAE's LARS: trust ratio ||w|| / ||update|| (coefficient 1, not optax's default 0.001), on matrices only
-    tx = (optax.lars(lr, weight_decay, trust_coefficient=1.0, momentum=momentum,
+    # MAE's LARS (MoCo v3's util/lars.py): the update of a matrix is scaled to trust_coefficient·||w||/||g||, so a
+    # step moves w by lr·0.001 of its norm; a coefficient of 1 makes each step ~lr·||w|| and the logits explode
+    tx = (optax.lars(lr, weight_decay, trust_coefficient=trust_coefficient, momentum=momentum,
                      trust_ratio_mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
           if optimizer == "lars" else optax.sgd(lr, momentum))
     head = LinearHead(num_classes)

@@ -31,6 +31,10 @@ __all__ = ['PROTOCOLS', 'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #5ef48e15
 def _encoder(checkpoint, seed, step=None):
+    if checkpoint == "pixels":      # no encoder: the features are the image's pixels
+        cfg = get_config(seed=seed)
+        cfg.method = "pixels"
+        return cfg, None, None, 0
     if checkpoint == "random":
         cfg = get_config(seed=seed)
         model = build_model(cfg)
@@ -43,9 +47,13 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
              data_dir: str = "", train_size: int | None = None, test_size: int | None = None, seed: int = 0,
              output: str | None = None, step: int | None = None, **overrides) -> pd.DataFrame:
     """Run `protocol` ('knn', 'linear', 'fewshot', 'finetune', 'robustness') on the encoder of the pre-training
-    workdir `checkpoint` (or 'random') at its checkpoint `step` (default: the latest); `overrides` change the recipe. Writes a result JSON, returns a DataFrame."""
+    workdir `checkpoint` at its checkpoint `step` (default: the latest); `overrides` change the recipe. Writes a result
+    JSON, returns a DataFrame. The two floors: `checkpoint='random'` (a random-init encoder of the default preset) and
+    `'pixels'` (the image's pixels in [0, 1] as features; frozen-feature protocols only)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r} is unknown; allowed: {list(PROTOCOLS)}")
+    if checkpoint == "pixels" and protocol in ("finetune", "robustness"):
+        raise ValueError(f"protocol={protocol!r} is invalid for checkpoint='pixels'; allowed: 'knn', 'linear', 'fewshot'")
     recipe = eval_recipe("finetune" if protocol == "robustness" else protocol, scale, **overrides)
     t0 = time.time()
     cfg, model, params, step = _encoder(checkpoint, seed, step)
@@ -55,7 +63,8 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
         raise ValueError(f"dataset={dataset!r} is invalid; allowed: one dataset name for protocol={protocol!r}")
     arrays = lambda name, split, limit: eval_arrays(name, split, cfg.image_size, cfg.channels, data_dir or cfg.data_dir,
                                                     limit)
-    feats = lambda x: extract_features(cfg, model, params, x)
+    feats = ((lambda x: x.reshape(len(x), -1).astype(np.float32) / 255) if checkpoint == "pixels" else
+             (lambda x: extract_features(cfg, model, params, x)))
     frames = []
     for name in datasets:
         xtr, ytr = arrays(name, "train", train_size)
@@ -64,7 +73,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
             df = pd.DataFrame([knn_eval(feats(xtr), ytr, feats(xte), yte, **recipe)])
         elif protocol == "linear":
             r = dict(recipe)
-            if r.pop("augment"):
+            if r.pop("augment") and checkpoint != "pixels":
                 p = decode_variant(cfg.variant)["patch_size"]
                 encode = lambda x: model.apply({"params": params}, patchify(x, p), method="features")
                 df = pd.DataFrame([linear_probe(xtr, ytr, xte, yte, encode=encode, seed=seed, **r)])
@@ -85,8 +94,8 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
             "checkpoint_step": step, "pretrain_method": cfg.method, "datasets": datasets, "train_size": train_size,
             "test_size": test_size, **provenance(cfg), "seed": seed, "wall_s": time.time() - t0,
             "rows": json.loads(df.to_json(orient="records"))}
-    out = Path(output) if output else (Path(checkpoint) if checkpoint != "random" else Path("runs/random")) / \
-        f"eval-{protocol}.json"
+    floor = checkpoint in ("random", "pixels")
+    out = Path(output) if output else (Path("runs") / checkpoint if floor else Path(checkpoint)) / f"eval-{protocol}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(info, indent=1, default=str))
     return df

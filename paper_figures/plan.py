@@ -20,13 +20,25 @@ CURVE_EPOCHS = 5
 MAIN_EPOCHS = CURVE_EPOCHS
 
 
-def _run(group, method, seed, epochs, evals, **overrides):
-    return {"name": f"{group}/{method}-seed{seed}", "group": group, "method": method,
+def _run(group, method, seed, epochs, evals, key=None, **overrides):
+    "A planned run; `key` names the set of seeds it belongs to (claims compare keys), by default the method."
+    key = key or method
+    return {"name": f"{group}/{key}-seed{seed}", "group": group, "method": method, "key": key,
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
 RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn"]) for m in ("mae", "can", "simclr")] +
         [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn"]) for s in SEEDS[1:] for m in ("mae", "can", "simclr")])
+
+# The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
+FLOORS = ("random", "pixels")
+RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
+          "evals": ["linear", "knn"]} for f in FLOORS for s in SEEDS]
+
+# Table 3 compares final losses with every method at 50% masking (the paper's caption): SimCLR and MAE at mask_ratio
+# 0.5, the main runs' length; CAN's main runs already mask 50%. SimCLR at 0.5 is also a point of Figure 6.
+RUNS += [_run("table3", m, s, MAIN_EPOCHS, ["linear"], key=f"{m}-mask50", mask_ratio=0.5)
+         for s in SEEDS for m in ("mae", "simclr")]
 
 
 def runs(group: str | None = None) -> list[dict]:
@@ -34,13 +46,68 @@ def runs(group: str | None = None) -> list[dict]:
     return [r for r in RUNS if group in (None, r["group"])]
 
 
-def main_runs(method: str) -> list[dict]:
-    "The main comparison's runs of `method`, one per seed (seed 0 is the curve run)."
+def members(key: str) -> list[dict]:
+    "The runs of one set of seeds: a method's main runs (seed 0 is its curve run), a floor, or e.g. 'mae-mask50'."
     assert MAIN_EPOCHS == CURVE_EPOCHS
-    return [r for r in RUNS if r["method"] == method and r["group"] in ("curve", "main")]
+    out = [r for r in RUNS if r["key"] == key]
+    if not out:
+        raise ValueError(f"key={key!r} is unknown; allowed: {sorted({r['key'] for r in RUNS})}")
+    return out
 
 
 def expected_config(run: dict) -> dict:
     "The full config a run must have been trained with."
     from can.presets import get_config
+    if run["method"] in FLOORS:         # what can.evaluate records for checkpoint='random' / 'pixels'
+        cfg = get_config(PRESET, **run["overrides"])
+        cfg.method = "pixels" if run["method"] == "pixels" else cfg.method
+        return cfg.to_dict()
     return get_config(PRESET, run["method"], **run["overrides"]).to_dict()
+
+
+def result(run: dict, file: str, results: str = "results") -> dict | None:
+    """The committed result `file` of `run` (e.g. 'eval-linear.json'), None when it is missing (not run yet); an error
+    when it was made with another config than planned (a renderer must not draw it)."""
+    import json
+    from pathlib import Path
+    path = Path(results) / run["name"] / file
+    if not path.exists():
+        return None
+    res = json.loads(path.read_text())
+    if res.get("config") != expected_config(run):
+        raise ValueError(f"{path} was made with another config than plan.py's {run['name']}: rerun paper_figures/run_all.py")
+    if file.startswith("eval-") and res.get("recipe") != expected_recipe(file[5:-5]):
+        raise ValueError(f"{path} was made with another recipe than can.eval's: delete it and rerun paper_figures/run_all.py")
+    return res
+
+
+def expected_recipe(protocol: str) -> dict:
+    "The evaluation recipe a result of `protocol` must have been made with (as its JSON stores it)."
+    import json
+    from can.eval import eval_recipe
+    return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, PRESET)))
+
+
+def values(key: str, measure: str, results: str = "results") -> list[float]:
+    """Per-seed values of `measure` for the runs of `key`, from the committed results (missing runs left out):
+    'linear', 'knn', 'finetune' (test accuracy of that evaluation), 'quick' (the quick probe after the last epoch) or a loss term of pre-training ('infonce', 'rec',
+    'denoise': its mean over the last epoch's logged steps, less noisy than the last batch)."""
+    out = []
+    for run in members(key):
+        if measure == "quick":                  # the quick probe after the last epoch (curve runs only)
+            res = result(run, "quick-every-epoch.json", results)
+            if res is not None:
+                out.append(res["rows"][-1]["test_acc"])
+        elif measure in ("linear", "knn", "finetune"):
+            res = result(run, f"eval-{measure}.json", results)
+            if res is not None:
+                out.append(res["rows"][0]["test_acc"])
+        else:
+            res = result(run, "pretrain.json", results)
+            if res is not None:
+                import json
+                from pathlib import Path
+                rows = [json.loads(l) for l in (Path(results) / run["name"] / "metrics.jsonl").read_text().splitlines()]
+                last = [r[measure] for r in rows if r["step"] > rows[-1]["step"] - res["steps_per_epoch"]]
+                out.append(sum(last) / len(last))
+    return out

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from plan import PRESET, expected_config, runs  # noqa: E402
+from plan import FLOORS, PRESET, expected_config, expected_recipe, runs  # noqa: E402
 
 RESULTS = Path("paper_figures/results")
 WORK = Path("runs/paper")
@@ -51,6 +51,9 @@ def read_result(path: Path, run: dict | None = None):
         return None
     if run is not None and res.get("config") != expected_config(run):
         print(f"{path}: made with another config than plan.py's; redoing it")
+        return None
+    if path.name.startswith("eval-") and res.get("recipe") != expected_recipe(path.name[5:-5]):
+        print(f"{path}: made with another recipe than can.eval's; redoing it")
         return None
     return res
 
@@ -135,7 +138,10 @@ def job_eval(run: dict, protocol: str) -> None:
     from can.evaluate import evaluate
     out = RESULTS / run["name"] / f"eval-{protocol}.json"
     tmp = out.with_name(out.name + ".partial")
-    evaluate(str(WORK / run["name"]), protocol, output=str(tmp))
+    if run["method"] in FLOORS:
+        evaluate(run["method"], protocol, seed=run["overrides"]["seed"], output=str(tmp))
+    else:
+        evaluate(str(WORK / run["name"]), protocol, output=str(tmp))
     res = json.loads(tmp.read_text())
     res.update(machine())
     write_json(out, res)
@@ -161,7 +167,7 @@ def run_job(kind: str, name: str) -> None:
 def todo(run: dict) -> list[str]:
     "The jobs of `run` whose result is missing (pre-training first)."
     out = RESULTS / run["name"]
-    jobs = [] if read_result(out / "pretrain.json", run) else ["pretrain"]
+    jobs = [] if run["method"] in FLOORS or read_result(out / "pretrain.json", run) else ["pretrain"]
     for e in run["evals"]:
         if not read_result(out / (f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json"), run):
             jobs.append(e)

@@ -47,3 +47,24 @@ def verdict(a, b, relation: str = ">", tol: float | None = None) -> str:
         return HOLDS if d > 2 * se else CONTRADICTED if -d > 2 * se else NOT_RESOLVED
     lo, hi = d - 2 * se, d + 2 * se
     return HOLDS if -tol < lo and hi < tol else CONTRADICTED if lo >= tol or hi <= -tol else NOT_RESOLVED
+
+
+def above_floor(values, floor) -> bool:
+    "Whether an encoder's per-seed values are above the floor's (the raw-pixel row) by the same rule."
+    return verdict(values, floor) in (HOLDS, INDICATIVE)
+
+
+def gated_verdict(a, b, floor_a, floor_b, relation: str = ">", tol: float | None = None) -> tuple[str, str]:
+    """(verdict, note) of a comparison between two encoders a and b whose floor rows are floor_a and floor_b (each an
+    encoder's values and the pixel row's under the same probe, or None when the claim is not about representations).
+    An encoder not above its floor makes the comparison "not resolved" whatever the ordering: at our scale it would
+    compare two encoders that the raw pixels match."""
+    v = verdict(a, b, relation, tol)
+    if v == NO_DATA:
+        return v, ""
+    if any(f is not None and not f[1] for f in (floor_a, floor_b)):
+        return NOT_RESOLVED, f"the raw-pixel row is not run (ordering alone: {v})"
+    below = [name for name, f in (("a", floor_a), ("b", floor_b)) if f is not None and not above_floor(*f)]
+    if below:
+        return NOT_RESOLVED, f"{' and '.join(below)} not above the raw-pixel row (ordering alone: {v})"
+    return v, ""

@@ -43,3 +43,30 @@ def test_fig1_fails_on_results_made_with_another_config(tmp_path):
         (d / "quick-every-epoch.json").write_text(json.dumps({"config": cfg}))
     p = render("fig1", tmp_path, results=tmp_path / "res")
     assert p.returncode != 0 and "another config" in p.stderr + p.stdout
+
+
+@pytest.mark.parametrize("name", ["table2", "table3"])
+def test_tables_fail_without_results(name, tmp_path):
+    p = render(name, tmp_path, results=tmp_path / "none")
+    assert p.returncode != 0 and "run_all.py" in p.stderr + p.stdout
+
+
+def test_table2_verdicts_follow_the_numbers(tmp_path):
+    "Synthetic results: CAN clearly above MAE over 3 seeds -> holds; SimCLR below the pixel row -> not resolved."
+    sys.path.insert(0, str(FIGS))
+    from plan import expected_config, expected_recipe, members
+    acc = {"can": [0.86, 0.87, 0.86], "mae": [0.845, 0.85, 0.845], "simclr": [0.70, 0.71, 0.70],
+           "pixels": [0.84, 0.84, 0.84], "random": [0.75, 0.76, 0.75]}
+    for key, xs in acc.items():
+        for run, x in zip(members(key), xs):
+            d = tmp_path / "res" / run["name"]
+            d.mkdir(parents=True)
+            (d / "eval-linear.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe("linear"),
+                                                                 "rows": [{"test_acc": x}]}))
+    p = render("table2", tmp_path, results=tmp_path / "res")
+    assert p.returncode == 0, p.stderr[-2000:]
+    v = {r["id"]: r for r in json.loads((tmp_path / "out" / "table2-verdicts.json").read_text())}
+    assert v["t2-linear-can-over-mae"]["verdict"] == "holds"
+    assert v["t2-linear-can-over-simclr"]["verdict"] == "not resolved" and "b not above" in v["t2-linear-can-over-simclr"]["note"]
+    assert v["t2-finetune-can-over-mae"]["verdict"] == "no data"
+    assert "| CAN " in (tmp_path / "out" / "table2.md").read_text()

@@ -43,3 +43,15 @@ def test_within_tolerance():
         verdict(same, same, "~")
     with pytest.raises(ValueError, match="relation"):
         verdict(same, same, "<")
+
+
+def test_an_encoder_below_the_pixel_row_leaves_the_claim_unresolved():
+    from verdict import gated_verdict
+    a, b, pixels = [0.86, 0.87, 0.86], [0.80, 0.81, 0.80], [0.84, 0.84, 0.84]
+    assert gated_verdict(a, b, None, None) == (HOLDS, "")                     # a claim not about representations
+    assert gated_verdict(a, b, (a, pixels), (a, pixels)) == (HOLDS, "")
+    v, note = gated_verdict(a, b, (a, pixels), (b, pixels))                   # b is below the pixels: no verdict
+    assert v == NOT_RESOLVED and note.startswith("b not above") and "holds" in note
+    assert gated_verdict([0.9], [0.8], ([0.9], [0.8]), ([0.8], [0.7])) == (INDICATIVE, "")
+    assert gated_verdict(a, b, (a, []), (b, []))[0] == NOT_RESOLVED                # the floor is not run yet
+    assert gated_verdict([], b, ([], pixels), (b, pixels)) == (NO_DATA, "")
