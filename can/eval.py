@@ -37,7 +37,7 @@ RECIPES = {
     "knn": {"default": dict(k=20, temperature=0.07), "full": dict(k=20, temperature=0.07)},
     "linear": {
         # chosen on the raw-pixel and random-init rows only (paper_figures/probe_recipe.py): MAE's LARS, 100 epochs
-        "default": dict(epochs=100, batch_size=256, base_lr=10.0, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
+        "default": dict(epochs=100, batch_size=1024, base_lr=1.0, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
                         trust_coefficient=0.001, augment=False, crop_min_scale=0.08),
         "full": dict(epochs=100, batch_size=16384, base_lr=0.1, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
                      trust_coefficient=0.001, augment=True, crop_min_scale=0.08)},
@@ -145,8 +145,8 @@ class LinearHead(nn.Module):
         return nn.Dense(self.num_classes, kernel_init=nn.initializers.truncated_normal(0.01))(f)
 
 
-def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch_size: int = 256,
-                 base_lr: float = 10.0, warmup_epochs: float = 10, momentum: float = 0.9, weight_decay: float = 0.0,
+def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch_size: int = 1024,
+                 base_lr: float = 1.0, warmup_epochs: float = 10, momentum: float = 0.9, weight_decay: float = 0.0,
                  trust_coefficient: float = 0.001, optimizer: str = "lars", encode=None, crop_min_scale: float = 0.08,
                  seed: int = 0, num_classes: int | None = None) -> dict:
     """Train BN + linear on (train_x, train_y) -> {'train_acc', 'test_acc', 'steps', 'final_loss'}. x are features

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import jax
@@ -173,13 +175,22 @@ class _OrbaxMuted(logging.Filter):
     """While entered: orbax's error records, asyncio's reports of the writes orbax abandoned after a failure ("Task
     exception was never retrieved") and their late callbacks ("Event loop is closed") are dropped, because a failed
     save is reported once, from the main thread, by `_storage_fault` (an unreadable checkpoint by `restore_intact`).
-    Left muted when an error leaves: the process is ending, and the abandoned reads and writes report as they are
-    collected."""
+    Left muted when an error leaves (the process is ending, and the abandoned reads and writes report as they are
+    collected) and when `stay` is set (after `restore_intact` skipped a damaged checkpoint: same reason)."""
     LOGGERS = ("absl", "asyncio")
+    SOURCES = ("orbax", "tensorstore", "array_serialization")    # orbax and the storage layers it reads through
+
+    def __init__(self):
+        super().__init__()
+        self.stay = False               # set: left installed at exit too (see restore_intact)
 
     def filter(self, record):
-        return record.levelno < logging.ERROR or not (f"{os.sep}orbax{os.sep}" in record.pathname
-                                                      or "orbax" in record.getMessage())
+        if record.levelno < logging.ERROR:
+            return True
+        text = record.pathname + record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:     # asyncio's reports carry the task's exception
+            text += repr(record.exc_info[1]) + "".join(traceback.format_tb(record.exc_info[2]))
+        return not any(s in text.lower() for s in self.SOURCES)
 
     def _unraisable(self, u):
         if not (isinstance(u.exc_value, RuntimeError) and str(u.exc_value) == "Event loop is closed"):
@@ -192,7 +203,7 @@ class _OrbaxMuted(logging.Filter):
         return self
 
     def __exit__(self, exc_type, *exc):
-        if exc_type is None:
+        if exc_type is None and not self.stay:
             sys.unraisablehook = self._previous
             for name in self.LOGGERS:
                 logging.getLogger(name).removeFilter(self)
@@ -234,7 +245,7 @@ def restore_intact(mngr, target, workdir, move_aside: bool = True):
     """(step, state) of the newest checkpoint of `mngr` that restores onto `target`, or (0, None) if there is none.
     Damaged ones are skipped with one warning line (and moved to <workdir>/damaged-checkpoints/ if `move_aside`)."""
     workdir, damaged = Path(workdir), []
-    with _OrbaxMuted():
+    with _OrbaxMuted() as muted:
         for step in sorted(mngr.all_steps(), reverse=True):
             try:
                 state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
@@ -248,6 +259,12 @@ def restore_intact(mngr, target, workdir, move_aside: bool = True):
                     f"no intact checkpoint in {workdir / 'checkpoints'}: steps {[s for s, _ in damaged]} cannot be "
                     f"read ({damaged[0][1]}); move that directory away (or delete it) to start the run again") from None
             return 0, None
+        if damaged:
+            # orbax abandons the other reads of a failed restore in a closed event loop: they report ("Task exception
+            # was never retrieved", "Event loop is closed") when collected or when tensorstore calls back, at any
+            # later time. Collect what can be now, and stay muted for the rest: the warning below says it all.
+            muted.stay = True
+            gc.collect()
     if damaged:
         if move_aside:
             (workdir / "damaged-checkpoints").mkdir(exist_ok=True)
