@@ -111,3 +111,15 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
                 last = [r[measure] for r in rows if r["step"] > rows[-1]["step"] - res["steps_per_epoch"]]
                 out.append(sum(last) / len(last))
     return out
+
+
+def missing(keys, files=None, results: str = "results") -> list[str]:
+    """The planned results of the runs of `keys` that are not committed yet: `files` (e.g. ['pretrain.json']), or by
+    default every evaluation plan.py lists for each run."""
+    from pathlib import Path
+    out = []
+    for key in keys:
+        for run in members(key):
+            want = files or [f"eval-{e}.json" for e in run["evals"] if e != "quick-every-epoch"]
+            out += [f"{run['name']}/{f}" for f in want if not (Path(results) / run["name"] / f).exists()]
+    return out

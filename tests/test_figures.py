@@ -63,7 +63,8 @@ def test_table2_verdicts_follow_the_numbers(tmp_path):
             d.mkdir(parents=True)
             (d / "eval-linear.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe("linear"),
                                                                  "rows": [{"test_acc": x}]}))
-    p = render("table2", tmp_path, results=tmp_path / "res")
+    assert "results missing" in render("table2", tmp_path, results=tmp_path / "res").stderr     # knn not there
+    p = render("table2", tmp_path, results=tmp_path / "res", partial=True)
     assert p.returncode == 0, p.stderr[-2000:]
     v = {r["id"]: r for r in json.loads((tmp_path / "out" / "table2-verdicts.json").read_text())}
     assert v["t2-linear-can-over-mae"]["verdict"] == "holds"
