@@ -64,3 +64,11 @@ CLAIMS += [dict(id=f"f1-{a}-over-{b}", artefact="fig1", statement=f"{n[a]} quick
                 a=(a, "quick"), b=(b, "quick"), paper=(FIG1["linear"][a], FIG1["linear"][b]))
            for n in [{"can": "CAN", "simclr": "SimCLR", "mae": "MAE"}] for a, b in
            (("can", "simclr"), ("can", "mae"), ("simclr", "mae"))]
+
+# Figure 4 (revision; JFT-300M ViT-L, 9 datasets): few-shot linear probes, "CAN > SimCLR > MAE mostly" — read off the
+# bars, no numbers in the text. Ours: Fashion-MNIST (the pre-training data) and digits (a transfer set), 10 and 25
+# shots, the ridge probe of the ViT paper; the appendix's SGD probe is drawn beside it.
+FIG4 = {"source": f"Figure 4, {REVISION} (bars; the text: CAN above SimCLR and MAE on most datasets)"}
+CLAIMS += [dict(id=f"f4-{d}-{k}shot-can-over-{b}", artefact="fig4", statement=f"CAN {k}-shot > {n} {k}-shot ({d}, ridge)",
+                a=("can", f"fewshot/{d}/{k}"), b=(b, f"fewshot/{d}/{k}"), paper=("higher", "lower"))
+           for d in ("fashion_mnist", "digits") for k in (10, 25) for b, n in (("mae", "MAE"), ("simclr", "SimCLR"))]

@@ -20,6 +20,12 @@ CURVE_EPOCHS = 5
 MAIN_EPOCHS = CURVE_EPOCHS
 
 
+# The evaluations a run may list: kind -> (protocol of can.evaluate, recipe overrides); result eval-<kind>.json.
+EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
+         "fewshot": ("fewshot", {}), "fewshot-sgd": ("fewshot", {"solver": "sgd"})}
+FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
+
+
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
     "A planned run; `key` names the set of seeds it belongs to (claims compare keys), by default the method."
     key = key or method
@@ -27,13 +33,13 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
-RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn"]) for m in ("mae", "can", "simclr")] +
-        [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn"]) for s in SEEDS[1:] for m in ("mae", "can", "simclr")])
+RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", *FEWSHOT]) for m in METHODS] +
+        [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn", *FEWSHOT]) for s in SEEDS[1:] for m in METHODS])
 
 # The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
 FLOORS = ("random", "pixels")
 RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
-          "evals": ["linear", "knn"]} for f in FLOORS for s in SEEDS]
+          "evals": ["linear", "knn", *FEWSHOT]} for f in FLOORS for s in SEEDS]
 
 # Table 3 compares final losses with every method at 50% masking (the paper's caption): SimCLR and MAE at mask_ratio
 # 0.5, the main runs' length; CAN's main runs already mask 50%. SimCLR at 0.5 is also a point of Figure 6.
@@ -81,20 +87,28 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     return res
 
 
-def expected_recipe(protocol: str) -> dict:
-    "The evaluation recipe a result of `protocol` must have been made with (as its JSON stores it)."
+def expected_recipe(kind: str) -> dict:
+    "The evaluation recipe a result of the evaluation `kind` must have been made with (as its JSON stores it)."
     import json
     from can.eval import eval_recipe
-    return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, PRESET)))
+    protocol, overrides = EVALS[kind]
+    return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, PRESET, **overrides)))
 
 
 def values(key: str, measure: str, results: str = "results") -> list[float]:
     """Per-seed values of `measure` for the runs of `key`, from the committed results (missing runs left out):
-    'linear', 'knn', 'finetune' (test accuracy of that evaluation), 'quick' (the quick probe after the last epoch) or a loss term of pre-training ('infonce', 'rec',
+    'linear', 'knn', 'finetune' (test accuracy of that evaluation), 'quick' (the quick probe after the last epoch),
+    'fewshot/<dataset>/<shots>' or 'fewshot-sgd/...' (few-shot accuracy, mean over the draws) or a loss term of pre-training ('infonce', 'rec',
     'denoise': its mean over the last epoch's logged steps, less noisy than the last batch)."""
     out = []
     for run in members(key):
-        if measure == "quick":                  # the quick probe after the last epoch (curve runs only)
+        if "/" in measure:                      # '<fewshot kind>/<dataset>/<shots>': the mean over the draws
+            kind, dataset, shots = measure.split("/")
+            res = result(run, f"eval-{kind}.json", results)
+            if res is not None:
+                accs = [r["test_acc"] for r in res["rows"] if r["dataset"] == dataset and r["shots"] == int(shots)]
+                out.append(sum(accs) / len(accs))
+        elif measure == "quick":                  # the quick probe after the last epoch (curve runs only)
             res = result(run, "quick-every-epoch.json", results)
             if res is not None:
                 out.append(res["rows"][-1]["test_acc"])

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from plan import FLOORS, PRESET, expected_config, expected_recipe, runs  # noqa: E402
+from plan import EVALS, FLOORS, PRESET, expected_config, expected_recipe, runs  # noqa: E402
 
 RESULTS = Path("paper_figures/results")
 WORK = Path("runs/paper")
@@ -134,14 +134,15 @@ def job_quick_every_epoch(run: dict) -> None:
                 "pixels": pixels, "rows": rows, "wall_s": time.time() - t0})
 
 
-def job_eval(run: dict, protocol: str) -> None:
+def job_eval(run: dict, kind: str) -> None:
     from can.evaluate import evaluate
-    out = RESULTS / run["name"] / f"eval-{protocol}.json"
+    protocol, overrides = EVALS[kind]
+    out = RESULTS / run["name"] / f"eval-{kind}.json"
     tmp = out.with_name(out.name + ".partial")
     if run["method"] in FLOORS:
-        evaluate(run["method"], protocol, seed=run["overrides"]["seed"], output=str(tmp))
+        evaluate(run["method"], protocol, seed=run["overrides"]["seed"], output=str(tmp), **overrides)
     else:
-        evaluate(str(WORK / run["name"]), protocol, output=str(tmp))
+        evaluate(str(WORK / run["name"]), protocol, output=str(tmp), **overrides)
     res = json.loads(tmp.read_text())
     res.update(machine())
     write_json(out, res)
