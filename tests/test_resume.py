@@ -16,31 +16,30 @@ import os, sys, numpy as np, jax
 from can.presets import get_config
 from can.pretrain import pretrain
 workdir, total = sys.argv[1], int(sys.argv[2])
-if os.environ.get("SLOW_SAVE_AT"):          # fault injection: hang inside the n-th checkpoint write
-    import orbax.checkpoint as ocp, pathlib, time
+def at_save(n, fault):                      # fault injection: call fault(directory, futures) in the n-th save
+    import orbax.checkpoint as ocp
     handler, calls = ocp.StandardCheckpointHandler, []
     real_save = handler.async_save
-    async def slow_save(self, directory, *a, **kw):
+    async def save(self, directory, *a, **kw):
         futures = await real_save(self, directory, *a, **kw)
         calls.append(str(directory))
-        if len(calls) == int(os.environ["SLOW_SAVE_AT"]):
-            pathlib.Path(workdir, "SAVING").write_text(str(directory))
-            time.sleep(600)
+        if len(calls) == n:
+            fault(directory, futures)
         return futures
-    handler.async_save = slow_save
-if os.environ.get("ENOSPC_AT"):             # fault injection where no small filesystem can be mounted
-    import errno, orbax.checkpoint as ocp
-    handler, calls = ocp.StandardCheckpointHandler, []
-    real_save = handler.async_save
-    async def full_save(self, directory, *a, **kw):
-        futures = await real_save(self, directory, *a, **kw)
-        calls.append(str(directory))
-        if len(calls) == int(os.environ["ENOSPC_AT"]):
-            for f in futures or []:
-                f.result()                  # the writes end, then the save fails as on a full disk
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory))
-        return futures
-    handler.async_save = full_save
+    handler.async_save = save
+def hang(directory, futures):               # a checkpoint write that does not end
+    import pathlib, time
+    pathlib.Path(workdir, "SAVING").write_text(str(directory))
+    time.sleep(600)
+def disk_full(directory, futures):          # where no small filesystem can be mounted: the writes end, then the
+    import errno                            # save fails as on a full disk
+    for f in futures or []:
+        f.result()
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory))
+if os.environ.get("SLOW_SAVE_AT"):
+    at_save(int(os.environ["SLOW_SAVE_AT"]), hang)
+if os.environ.get("ENOSPC_AT"):
+    at_save(int(os.environ["ENOSPC_AT"]), disk_full)
 cfg = get_config(batch_size=32, epochs=2, warmup_epochs=0, head_hidden=64, decoder_depth=1, seed=3)
 import pathlib
 ck = pathlib.Path(workdir) / "checkpoints"
