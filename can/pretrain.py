@@ -184,16 +184,17 @@ class _OrbaxMuted(logging.Filter):
         super().__init__()
         self.stay = False               # set: left installed at exit too (see restore_intact)
 
-    def filter(self, record):
-        if record.levelno < logging.ERROR:
-            return True
-        text = record.pathname + record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:     # asyncio's reports carry the task's exception
-            text += repr(record.exc_info[1]) + "".join(traceback.format_tb(record.exc_info[2]))
-        return not any(s in text.lower() for s in self.SOURCES)
+    def _ours(self, text, exc=None, tb=None):
+        text += repr(exc) + "".join(traceback.format_tb(tb)) if exc is not None else ""
+        return any(s in text.lower() for s in self.SOURCES)
 
-    def _unraisable(self, u):
-        if not (isinstance(u.exc_value, RuntimeError) and str(u.exc_value) == "Event loop is closed"):
+    def filter(self, record):      # asyncio's reports carry the abandoned task's exception
+        exc, tb = record.exc_info[1:] if record.exc_info else (None, None)
+        return record.levelno < logging.ERROR or not self._ours(record.pathname + record.getMessage(), exc, tb)
+
+    def _unraisable(self, u):      # a closed loop's late callbacks; abandoned read coroutines closed by the collector
+        late = isinstance(u.exc_value, RuntimeError) and str(u.exc_value) == "Event loop is closed"
+        if not (late or self._ours(repr(u.object), u.exc_value, u.exc_traceback)):
             self._previous(u)
 
     def __enter__(self):
