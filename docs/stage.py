@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "_build" / "docs"
-COPY = ["README.md", "nbs/*.ipynb", "paper_figures/*.md", "paper_figures/*.ipynb", "paper_figures/*.png",
+COPY = ["README.md", "nbs/*.ipynb", "paper_figures/*.md", "paper_figures/*.ipynb", "paper_figures/**/*.png",
         "paper_figures/tables/*.md", "results/**/*.md", "results/**/*.png", "results/benchmark/*.ipynb",
         "weights/README.md", "docs/*.md"]
 
