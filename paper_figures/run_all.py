@@ -3,6 +3,7 @@
     python paper_figures/run_all.py                  # everything in plan.py, then `make figures`
     python paper_figures/run_all.py --group curve    # one group
     python paper_figures/run_all.py --max-hours 2    # start no new job after 2 h (a chunk; run again to go on)
+    python paper_figures/run_all.py --runs 'main/*-seed2' --only pretrain   # some runs, one kind of job
 
 Each job (a pre-training, or one evaluation of it) runs in its own process, resumes from its checkpoint if it was
 interrupted, and writes its small outputs atomically into `paper_figures/results/<run>/` when it finishes: commit
@@ -13,6 +14,7 @@ machine two pinned processes are not faster end to end).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import subprocess
@@ -181,6 +183,7 @@ def main(argv=None) -> None:
     ap.add_argument("--max-hours", type=float, default=None, help="start no new job after this many hours")
     ap.add_argument("--no-render", action="store_true", help="do not run `make figures` at the end")
     ap.add_argument("--only", default=None, help="only jobs of this kind (e.g. pretrain: evaluate later)")
+    ap.add_argument("--runs", default="*", help="only runs whose name matches this glob (e.g. 'main/*-seed2')")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.chdir(ROOT)
@@ -188,6 +191,8 @@ def main(argv=None) -> None:
         return run_job(*args.job)
     t0 = time.time()
     for run in runs(args.group):
+        if not fnmatch.fnmatch(run["name"], args.runs):
+            continue
         for kind in todo(run):
             if args.only not in (None, kind):
                 continue
