@@ -5,9 +5,11 @@
 # %% ../nbs/08_pretrain.ipynb #d0f80318
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import gc
+import inspect
 import json
 import logging
 import os
@@ -222,16 +224,58 @@ def _os_cause(e: BaseException) -> str | None:
     return None
 
 
+def _pending_coroutines(obj, depth: int = 4) -> list:
+    """The never-started coroutines held by a function's closure, and those passed as arguments to them (inner ones
+    first), `depth` levels deep: closing only the outer one would leave the inner ones to be reported as never
+    awaited when they are freed."""
+    out = []
+    if asyncio.iscoroutine(obj):
+        frame = getattr(obj, "cr_frame", None)
+        for v in (frame.f_locals.values() if frame is not None and depth else ()):
+            for x in (v if isinstance(v, (list, tuple)) else (v,)):
+                out += _pending_coroutines(x, depth - 1)
+        return out + [obj]
+    if callable(obj) and depth:
+        for cell in getattr(obj, "__closure__", None) or ():
+            try:
+                out += _pending_coroutines(cell.cell_contents, depth - 1)
+            except ValueError:                           # an empty cell
+                pass
+    return out
+
+
+def _release_orbax_waits(timeout: float = 10.0):
+    """Let the threads of a failed orbax save end. When the step directory cannot even be created (EPERM, EROFS), the
+    save's other threads wait for a signal that never comes, up to orbax's coordination timeout (many minutes): the
+    process would print its one line and then hang at exit. Cancel them and send the signals they wait for (orbax's
+    own `_SignalingThread.cancel` does not wake a waiting thread; private API of the pinned orbax, hence the guard)."""
+    with contextlib.suppress(Exception):
+        from orbax.checkpoint._src.futures import future as ocf
+        waiting = [t for t in threading.enumerate() if isinstance(t, ocf._SignalingThread) and t.is_alive()]
+        for t in waiting:
+            t.cancel()
+            ocf.set_signals(t._receive_signals, operation_id=t._operation_id)
+        for t in waiting:
+            threading.Thread.join(t, timeout)
+            for coro in _pending_coroutines(getattr(t, "_target", None)):
+                if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                    coro.close()                     # never started: closed now, not reported as never awaited
+
+
 def _storage_fault(mngr, ckpt_dir: Path, step: int, cause: str):
     "Stop the run after a failed write: drop the unfinished checkpoint, say in one line what is kept and what to do."
     with contextlib.suppress(Exception):
         mngr.close()                                     # waits for the other writes; their errors are the same one
+    _release_orbax_waits()
     unfinished = sorted(ckpt_dir.glob("*.orbax-checkpoint-tmp*"))
     for d in unfinished:
         shutil.rmtree(d, ignore_errors=True)
+    left = [d.name for d in unfinished if d.exists()]        # a read-only or immutable directory keeps them
+    removed = [d.name for d in unfinished if d.name not in left]
     good = max((int(d.name) for d in ckpt_dir.iterdir() if d.name.isdigit()), default=None)
     print(f"Storage fault after step {step}: {cause} (in {ckpt_dir}). "
-          + (f"Removed the unfinished checkpoint {', '.join(d.name for d in unfinished)}; " if unfinished else "")
+          + (f"Removed the unfinished checkpoint {', '.join(removed)}; " if removed else "")
+          + (f"could not remove the unfinished {', '.join(left)} (it is ignored on resume); " if left else "")
           + (f"the last good checkpoint is step {good}. " if good else "no checkpoint was kept yet. ")
           + "Free space (or fix the directory's permissions) and run the same command again.",
           file=sys.stderr, flush=True)

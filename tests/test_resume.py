@@ -238,3 +238,26 @@ def test_no_intact_checkpoint_is_one_clear_error(tmp_path):
     assert p.returncode != 0 and "CheckpointDamaged: no intact checkpoint in" in out, out[-3000:]
     assert "move that directory away" in out, out[-3000:]
     assert "Event loop is closed" not in out and "Task exception" not in out, out[-3000:]
+
+
+def test_unwritable_checkpoint_directory_stops_with_one_line_and_resumes_bit_identical(reference, tmp_path):
+    """A storage fault that is not a full disk: the checkpoint directory turns immutable (`chattr +i`: EPERM even for
+    root) while the run saves. orbax's save threads then wait for a step directory that is never created: without
+    their release the process printed its line and hung at exit (found by hand, 300 s+)."""
+    wd = tmp_path / "wd"
+    p = start(wd)
+    wait_for(lambda: any(s >= 2 for s in checkpoints(wd)), p)
+    if subprocess.run(["chattr", "+i", str(wd / "checkpoints")], capture_output=True).returncode:
+        p.kill()
+        pytest.skip("chattr +i is not allowed here (root on ext2/3/4 only)")
+    try:
+        out = p.communicate(timeout=TIMEOUT)[0].decode()
+    finally:
+        subprocess.run(["chattr", "-i", str(wd / "checkpoints")], check=True)
+    said = [l for l in out.splitlines() if l.strip() and "libtcmalloc" not in l]
+    assert p.returncode == 1 and len(said) == 1, out[-3000:]
+    assert said[0].startswith("Storage fault after step ") and "Operation not permitted" in said[0], said
+    assert f"the last good checkpoint is step {max(checkpoints(wd))}" in said[0], said
+    while max(checkpoints(wd)) < TOTAL:             # the same command again (once more if it asked too few steps)
+        finish(start(wd))
+    assert_same_run(reference, wd)
