@@ -43,22 +43,24 @@ def denoising_loss(pred: jax.Array, scaled_noise: jax.Array, mask: jax.Array) ->
     return _masked_mse(pred, scaled_noise, 1.0 - mask)
 
 # %% ../nbs/03_losses.ipynb #de80508c
-def loss_weights(lambda_infonce: float, lam: float, denoise_loss: bool = True) -> dict:
-    "λ_InfoNCE, λ_rec = (1 − λ_InfoNCE)·λ, λ_denoise = (1 − λ_InfoNCE)·(1 − λ)."
+def loss_weights(lambda_infonce: float, lam: float, denoise_loss: bool = True, rec_loss: bool = True) -> dict:
+    """λ_InfoNCE, λ_rec = (1 − λ_InfoNCE)·λ, λ_denoise = (1 − λ_InfoNCE)·(1 − λ). `denoise_loss=False` / `rec_loss=False`
+    set one term's weight to zero and leave the others as they are (the ablations of Tables 4-5)."""
     for name, v in (("lambda_infonce", lambda_infonce), ("lam", lam)):
         if not 0 <= v <= 1:
             raise ValueError(f"{name}={v} is invalid; allowed: a weight in [0, 1]")
     return {"infonce": lambda_infonce,
-            "rec": (1 - lambda_infonce) * lam,
+            "rec": (1 - lambda_infonce) * lam if rec_loss else 0.0,
             "denoise": (1 - lambda_infonce) * (1 - lam) if denoise_loss else 0.0}
 
 # %% ../nbs/03_losses.ipynb #871addd8
 def can_loss(z1, z2, pred, clean, scaled_noise, mask, *, tau: float = 0.1, lambda_infonce: float = 0.03,
-             lam: float = 0.7, denoise_loss: bool = True):
+             lam: float = 0.7, denoise_loss: bool = True, rec_loss: bool = True):
     """Total CAN loss and its terms.
     z1, z2 [n, r]: projections of view 1 / view 2 (None if lambda_infonce == 0);
-    pred, clean, scaled_noise [V·n, T, P] and mask [V·n, T]: decoder output, clean patches, σ·e patches, mask."""
-    w = loss_weights(lambda_infonce, lam, denoise_loss)
+    pred, clean, scaled_noise [V·n, T, P] and mask [V·n, T]: decoder output, clean patches, σ·e patches, mask.
+    (`scaled_noise` is the denoising target: the clean patches under the "clean" ablation of Table 4.)"""
+    w = loss_weights(lambda_infonce, lam, denoise_loss, rec_loss)
     terms = {}
     if w["infonce"] > 0:
         terms["infonce"] = info_nce(z1, z2, tau)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ml_collections
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'decode_variant', 'get_config', 'num_patches', 'check_config']
+__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'get_config', 'num_patches', 'check_config']
 
 # %% ../nbs/00_presets.ipynb #b707c444
 VIT_SIZES = {  # name: (width, depth, mlp_dim, heads)
@@ -74,6 +74,20 @@ PRESETS = {
 _MAE_OPT = dict(base_lr=1.5e-4, weight_decay=0.05)  # He et al. (2022), used by the paper at every size
 
 # %% ../nbs/00_presets.ipynb #e8ea1138
+# Switches added for the ablations (Tables 4-5) after the main runs had been made. A config holds one only where it
+# differs from its default, so the configs of earlier runs -- and the committed results checked against them -- stay
+# what they were. Read them with `option(cfg, name)`.
+OPTIONAL = {
+    "denoise_target": "noise",   # what the decoder predicts on visible patches: the added noise σe (paper) or "clean"
+    "rec_loss": True,            # False: no reconstruction term (Table 5's CN), the other weights unchanged
+}
+
+
+def option(cfg, name: str):
+    "The value of the optional switch `name` in `cfg` (its default when absent)."
+    return cfg.get(name, OPTIONAL[name])
+
+
 def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_collections.ConfigDict:
     "Config of `preset` for `method`, then `overrides`; checked by `check_config`."
     if preset not in PRESETS:
@@ -85,9 +99,10 @@ def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_
     cfg.update(METHODS[method])
     if method == "mae" and preset != "default":
         cfg.update(_MAE_OPT)
-    unknown = sorted(set(overrides) - set(cfg))
+    unknown = sorted(set(overrides) - set(cfg) - set(OPTIONAL))
     if unknown:
-        raise ValueError(f"unknown config parameter(s) {unknown}; allowed: {sorted(cfg)}")
+        raise ValueError(f"unknown config parameter(s) {unknown}; allowed: {sorted(set(cfg) | set(OPTIONAL))}")
+    overrides = {k: v for k, v in overrides.items() if not (k in OPTIONAL and v == OPTIONAL[k])}
     cfg.update(overrides, method=method, preset=preset)
     cfg = ml_collections.ConfigDict(cfg)
     check_config(cfg)
@@ -127,6 +142,11 @@ def check_config(cfg, num_devices: int | None = None) -> None:
     if cfg.lambda_infonce > 0 and cfg.num_views != 2:
         _fail("lambda_infonce", cfg.lambda_infonce, "0 when num_views=1 (InfoNCE needs two views)")
     if cfg.sigma_max < 0: _fail("sigma_max", cfg.sigma_max, "sigma_max >= 0")
+    if option(cfg, "denoise_target") not in ("noise", "clean"):
+        _fail("denoise_target", option(cfg, "denoise_target"), "'noise' (the paper's σe) or 'clean' (the clean patches)")
+    if option(cfg, "denoise_target") == "clean" and not cfg.denoise_loss:
+        _fail("denoise_target", "clean", "'noise' when denoise_loss=False (no denoising loss, no target)")
+    if option(cfg, "rec_loss") not in (True, False): _fail("rec_loss", option(cfg, "rec_loss"), "True or False")
     if cfg.tau <= 0: _fail("tau", cfg.tau, "tau > 0")
     for name in ("batch_size", "epochs", "head_hidden", "head_out", "decoder_width", "decoder_depth"):
         if int(cfg[name]) != cfg[name] or cfg[name] <= 0: _fail(name, cfg[name], "a positive integer")
