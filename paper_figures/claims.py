@@ -72,3 +72,55 @@ FIG4 = {"source": f"Figure 4, {REVISION} (bars; the text: CAN above SimCLR and M
 CLAIMS += [dict(id=f"f4-{d}-{k}shot-can-over-{b}", artefact="fig4", statement=f"CAN {k}-shot > {n} {k}-shot ({d}, ridge)",
                 a=("can", f"fewshot/{d}/{k}"), b=(b, f"fewshot/{d}/{k}"), paper=("higher", "lower"))
            for d in ("fashion_mnist", "digits") for k in (10, 25) for b, n in (("mae", "MAE"), ("simclr", "SimCLR"))]
+
+# ---- Paper figures II: the ablations (ViT-B, 100 epochs on IN-1K, linear probe; revision) ----------------------------
+# Ours: plan.ABLATIONS / plan.SWEEP at plan.ABLATION_EPOCHS, linear probe (the paper's metric) and kNN, each gated by
+# the raw-pixel row under the same probe. A claim may set `relation` ("~": within `tol`, fixed here before any result).
+TABLE4 = {"source": f"Table 4, {REVISION}", "rows": {"abl-none": 67.9, "abl-noise": 68.6, "abl-noise-loss": 68.4,
+                                                     "abl-full": 68.9, "abl-clean": None}}   # clean: "worked poorly"
+TABLE5 = {"source": f"Table 5, {REVISION}", "rows": {"abl-an": 42.8, "abl-cn": 68.5, "abl-none": 67.9, "abl-full": 68.9}}
+FIG6 = {"source": f"Figure 6 and Section 5, {REVISION} (curves; no numbers in the text)"}
+FIG7 = {"source": f"Figure 7 and Section 5, {REVISION} (curves; best λ_InfoNCE 0.03, σmax 0.05, λ insensitive)"}
+# "λ makes little difference", said numerically before looking: within half a point of linear-probe accuracy.
+LAM_TOL = 0.005
+
+
+def _abl(id, artefact, statement, a, b, paper, measures=("linear", "knn"), **kw):
+    return [dict(id=f"{id}-{m}", artefact=artefact, statement=f"{statement} ({m})", a=(a, m), b=(b, m), paper=paper,
+                 **kw) for m in measures]
+
+
+_T4, _T5 = TABLE4["rows"], TABLE5["rows"]
+CLAIMS += (
+    _abl("t4-noise-over-none", "table4", "noise on the input helps: +noise > None", "abl-noise", "abl-none",
+         (_T4["abl-noise"], _T4["abl-none"]))
+    + _abl("t4-noise-over-noise-loss", "table4", "the denoising loss without the noise level hurts: +noise > "
+           "+noise, +loss", "abl-noise", "abl-noise-loss", (_T4["abl-noise"], _T4["abl-noise-loss"]))
+    + [c for b in ("abl-none", "abl-noise", "abl-noise-loss") for c in _abl(
+        f"t4-full-over-{b[4:]}", "table4", f"the full method is best: Full > {b[4:]}", "abl-full", b,
+        (_T4["abl-full"], _T4[b]))]
+    + _abl("t4-full-over-clean", "table4", "predicting the noise beats predicting the clean patches", "abl-full",
+           "abl-clean", (_T4["abl-full"], "worked poorly"))
+    + [c for b, n in (("abl-an", "AN"), ("abl-cn", "CN"), ("abl-none", "CA")) for c in _abl(
+        f"t5-full-over-{n.lower()}", "table5", f"every removal hurts: CAN > {n}", "abl-full", b,
+        (_T5["abl-full"], _T5[b]))]
+    + [c for a, n in (("abl-cn", "CN"), ("abl-none", "CA")) for c in _abl(
+        f"t5-{n.lower()}-over-an", "table5", f"removing the contrastive term hurts most: {n} > AN", a, "abl-an",
+        (_T5[a], _T5["abl-an"]))]
+    + _abl("f6-simclr-over-simclr-mask50", "fig6", "SimCLR gets worse with masking: unmasked > 50%", "abl-simclr",
+           "abl-simclr-mask50", ("higher", "lower"))
+    + _abl("f6-simclr-mask50-over-mask75", "fig6", "SimCLR gets worse with masking: 50% > 75%", "abl-simclr-mask50",
+           "abl-simclr-mask75", ("higher", "lower"))
+    + _abl("f6-can-mask50-over-mask75", "fig6", "CAN peaks below MAE's 75%: CAN at 50% > CAN at 75%", "abl-full",
+           "abl-mask75", ("higher", "lower"))
+    + _abl("f7-linfonce03-over-0", "fig7", "the best λ_InfoNCE is non-zero: 0.03 > 0", "abl-full", "abl-an",
+           ("best", "lower"))
+    + _abl("f7-linfonce03-over-30", "fig7", "the best λ_InfoNCE is small: 0.03 > 0.3", "abl-full", "abl-linfonce30",
+           ("best", "lower"))
+    + [c for k, v in (("abl-sigma025", "0.025"), ("abl-sigma10", "0.1"), ("abl-sigma20", "0.2")) for c in _abl(
+        f"f7-sigma{k[9:]}-over-0", "fig7", f"a wide range of σmax beats no noise: σmax={v} > 0", k, "abl-none",
+        ("higher", "lower"))]
+    + [c for k, v in (("abl-lam03", "0.3"), ("abl-lam05", "0.5"), ("abl-lam09", "0.9")) for c in _abl(
+        f"f7-lam{k[7:]}-near-07", "fig7", f"λ makes little difference: λ={v} within {LAM_TOL} of λ=0.7", k,
+        "abl-full", ("similar", "similar"), relation="~", tol=LAM_TOL)]
+)

@@ -92,3 +92,19 @@ def test_fig4_draws_and_judges_synthetic_fewshot_results(tmp_path):
     verdicts = json.loads((tmp_path / "out" / "fig4-verdicts.json").read_text())
     assert len(verdicts) == 8 and all(v["verdict"] == "holds" for v in verdicts), verdicts
     assert (tmp_path / "out" / "fig4.png").stat().st_size > 10_000
+
+
+def test_every_claim_compares_planned_runs_with_a_valid_rule():
+    "A claim naming a run set that plan.py does not make would render as 'no data' for ever; catch it here."
+    sys.path.insert(0, str(FIGS))
+    from claims import CLAIMS
+    from plan import RUNS
+    from verdict import verdict
+    keys = {r["key"] for r in RUNS}
+    ids = [c["id"] for c in CLAIMS]
+    assert len(ids) == len(set(ids))
+    for c in CLAIMS:
+        if "a" not in c:                                     # Table 1's FLOPs ratio: not a comparison of runs
+            continue
+        assert c["a"][0] in keys and c["b"][0] in keys, c["id"]
+        verdict([0.8, 0.81, 0.82], [0.8, 0.8, 0.8], c.get("relation", ">"), c.get("tol"))   # the rule accepts it
