@@ -8,10 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from plan import missing, values
+from plan import FEWSHOT, missing, values
 from verdict import difference, gated_verdict
 
-PROBES = ("linear", "knn")                  # the probes with a raw-pixel row (plan.py's floor runs)
+PROBES = ("linear", "knn")                  # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
+
+
+def has_floor(measure: str) -> bool:
+    "Whether the raw-pixel row exists under the probe of `measure` (a probe of representations, not a loss)."
+    return measure in PROBES or measure.split("/")[0] in FEWSHOT
 
 
 def require(keys, files, results: str, partial: bool, group: str) -> list[str]:
@@ -33,18 +38,18 @@ def cell(xs, scale: float = 100, digits: int = 1) -> str:
 
 def judge(claims, results: str) -> list[dict]:
     """The verdict of each claim from the committed results: `verdict.gated_verdict` of its two run sets, with the
-    raw-pixel row as the floor when its measure is a probe with one (`PROBES`)."""
+    raw-pixel row as the floor when its measure is a probe of representations (`has_floor`; losses have none)."""
     out = []
     for c in claims:
         a, b = values(*c["a"], results), values(*c["b"], results)
-        px = values("pixels", c["a"][1], results) if c["a"][1] in PROBES else None
+        px = values("pixels", c["a"][1], results) if has_floor(c["a"][1]) else None
         floors = ((a, px), (b, px)) if px is not None else (None, None)
         verdict, note = gated_verdict(a, b, *floors, c.get("relation", ">"), c.get("tol"))
         d, se = difference(a, b) if a and b else (math.nan, math.nan)
         out.append({"id": c["id"], "artefact": c["artefact"], "claim": c["statement"], "paper": list(c["paper"]),
                     "relation": c.get("relation", ">"), "tol": c.get("tol"),
-                    "ours": [round(float(np.mean(x)), 4) if x else None for x in (a, b)],
-                    "difference": None if math.isnan(d) else round(d, 4), "se": None if math.isnan(se) else round(se, 4),
+                    "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
+                    "difference": None if math.isnan(d) else round(d, 5), "se": None if math.isnan(se) else round(se, 5),
                     "seeds": [len(a), len(b)], "verdict": verdict, "note": note})
     return out
 
