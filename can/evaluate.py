@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -43,6 +44,27 @@ def _encoder(checkpoint, seed, step=None):
     return load_run(checkpoint, step)
 
 
+def _features(cfg, model, params, x, cache: Path | None = None) -> np.ndarray:
+    """Frozen features of the images `x` (the pixels in [0, 1] when `model` is None). A run's encoder at a step never
+    changes, so its features are computed once and kept in `cache` (<workdir>/features/<dataset>-<split>-<size>-step<k>.npy,
+    written atomically): the linear, kNN and few-shot protocols of a run then share one pass through the encoder, which
+    is most of each one's time on a CPU."""
+    if model is None:
+        return x.reshape(len(x), -1).astype(np.float32) / 255
+    if cache is not None and cache.exists():
+        return np.load(cache)
+    f = np.asarray(extract_features(cfg, model, params, x))
+    if cache is not None:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, f)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, cache)
+    return f
+
+
 def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str | list | None = None,
              data_dir: str = "", train_size: int | None = None, test_size: int | None = None, seed: int = 0,
              output: str | None = None, step: int | None = None, **overrides) -> pd.DataFrame:
@@ -63,14 +85,16 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
         raise ValueError(f"dataset={dataset!r} is invalid; allowed: one dataset name for protocol={protocol!r}")
     arrays = lambda name, split, limit: eval_arrays(name, split, cfg.image_size, cfg.channels, data_dir or cfg.data_dir,
                                                     limit)
-    feats = ((lambda x: x.reshape(len(x), -1).astype(np.float32) / 255) if checkpoint == "pixels" else
-             (lambda x: extract_features(cfg, model, params, x)))
     frames = []
     for name in datasets:
         xtr, ytr = arrays(name, "train", train_size)
         xte, yte = arrays(name, "test", test_size)
+        cache = lambda split, size: (None if checkpoint in ("random", "pixels") else
+                                     Path(checkpoint) / "features" / f"{name}-{split}-{size or 'all'}-step{step}.npy")
+        ftr, fte = (lambda: _features(cfg, model, params, xtr, cache("train", train_size)),
+                    lambda: _features(cfg, model, params, xte, cache("test", test_size)))
         if protocol == "knn":
-            df = pd.DataFrame([knn_eval(feats(xtr), ytr, feats(xte), yte, **recipe)])
+            df = pd.DataFrame([knn_eval(ftr(), ytr, fte(), yte, **recipe)])
         elif protocol == "linear":
             r = dict(recipe)
             if r.pop("augment") and checkpoint != "pixels":
@@ -79,9 +103,9 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
                 df = pd.DataFrame([linear_probe(xtr, ytr, xte, yte, encode=encode, seed=seed, **r)])
             else:
                 r.pop("crop_min_scale")
-                df = pd.DataFrame([linear_probe(feats(xtr), ytr, feats(xte), yte, seed=seed, **r)])
+                df = pd.DataFrame([linear_probe(ftr(), ytr, fte(), yte, seed=seed, **r)])
         elif protocol == "fewshot":
-            df = fewshot_eval(feats(xtr), ytr, feats(xte), yte, **recipe)
+            df = fewshot_eval(ftr(), ytr, fte(), yte, **recipe)
         else:
             res, predict = finetune(cfg, params["encoder"], xtr, ytr, xte, yte, seed=seed, **recipe)
             df = (pd.DataFrame([res]) if protocol == "finetune" else robustness_eval(predict, xte, yte, seed=seed))
