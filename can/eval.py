@@ -35,6 +35,9 @@ __all__ = ['RECIPES', 'eval_recipe', 'load_run', 'digits_arrays', 'eval_arrays',
 # %% ../nbs/09_eval.ipynb #428bff0a
 RECIPES = {
     "knn": {"default": dict(k=20, temperature=0.07), "full": dict(k=20, temperature=0.07)},
+    # the project's quick probe (can.probe.quick_linear_probe): L-BFGS logistic regression on the first 10 000 training
+    # images' features; the only probe under which our encoders leave the raw-pixel row (paper_figures/README.md)
+    "quick": {"default": dict(train_images=10_000, l2=1e-4), "full": dict(train_images=10_000, l2=1e-4)},
     "linear": {
         # chosen on the raw-pixel and random-init rows only (paper_figures/probe_recipe.py): MAE's LARS, 100 epochs
         "default": dict(epochs=100, batch_size=1024, base_lr=1.0, warmup_epochs=10, momentum=0.9, weight_decay=0.0,
@@ -55,7 +58,7 @@ RECIPES = {
 
 
 def eval_recipe(protocol: str, scale: str = "default", **overrides) -> dict:
-    "The recipe of `protocol` ('knn', 'linear', 'fewshot', 'finetune') at `scale` ('default' or 'full')."
+    "The recipe of `protocol` ('knn', 'quick', 'linear', 'fewshot', 'finetune') at `scale` ('default' or 'full')."
     if protocol not in RECIPES:
         raise ValueError(f"protocol={protocol!r} is unknown; allowed: {sorted(RECIPES)}")
     if scale not in RECIPES[protocol]:

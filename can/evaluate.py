@@ -21,11 +21,11 @@ from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
 from .pretrain import atomic_write_text, provenance
-from .probe import extract_features
+from .probe import extract_features, quick_linear_probe
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer
 
-PROTOCOLS = ("knn", "linear", "fewshot", "finetune", "robustness")
+PROTOCOLS = ("knn", "quick", "linear", "fewshot", "finetune", "robustness")
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'evaluate']
@@ -68,7 +68,7 @@ def _features(cfg, model, params, x, cache: Path | None = None) -> np.ndarray:
 def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str | list | None = None,
              data_dir: str = "", train_size: int | None = None, test_size: int | None = None, seed: int = 0,
              output: str | None = None, step: int | None = None, **overrides) -> pd.DataFrame:
-    """Run `protocol` ('knn', 'linear', 'fewshot', 'finetune', 'robustness') on the encoder of the pre-training
+    """Run `protocol` ('knn', 'quick', 'linear', 'fewshot', 'finetune', 'robustness') on the encoder of the pre-training
     workdir `checkpoint` at its checkpoint `step` (default: the latest); `overrides` change the recipe. Writes a result
     JSON, returns a DataFrame. The two floors: `checkpoint='random'` (a random-init encoder of the default preset) and
     `'pixels'` (the image's pixels in [0, 1] as features; frozen-feature protocols only)."""
@@ -95,6 +95,9 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
                     lambda: _features(cfg, model, params, xte, cache("test", test_size)))
         if protocol == "knn":
             df = pd.DataFrame([knn_eval(ftr(), ytr, fte(), yte, **recipe)])
+        elif protocol == "quick":           # the first train_images training images (cached features: their prefix)
+            n = recipe["train_images"]
+            df = pd.DataFrame([quick_linear_probe(ftr()[:n], ytr[:n], fte(), yte, l2=recipe["l2"])])
         elif protocol == "linear":
             r = dict(recipe)
             if r.pop("augment") and checkpoint != "pixels":

@@ -21,7 +21,7 @@ MAIN_EPOCHS = CURVE_EPOCHS
 
 
 # The evaluations a run may list: kind -> (protocol of can.evaluate, recipe overrides); result eval-<kind>.json.
-EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
+EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
          "fewshot": ("fewshot", {}), "fewshot-sgd": ("fewshot", {"solver": "sgd"})}
 FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
 
@@ -33,13 +33,13 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
-RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", *FEWSHOT]) for m in METHODS] +
-        [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn", *FEWSHOT]) for s in SEEDS[1:] for m in METHODS])
+RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", "quick", *FEWSHOT]) for m in METHODS] +
+        [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn", "quick", *FEWSHOT]) for s in SEEDS[1:] for m in METHODS])
 
 # The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
 FLOORS = ("random", "pixels")
 RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
-          "evals": ["linear", "knn", *FEWSHOT]} for f in FLOORS for s in SEEDS]
+          "evals": ["linear", "knn", "quick", *FEWSHOT]} for f in FLOORS for s in SEEDS]
 
 # Table 3 compares final losses with every method at 50% masking (the paper's caption): SimCLR and MAE at mask_ratio
 # 0.5, the main runs' length; CAN's main runs already mask 50%. SimCLR at 0.5 is also a point of Figure 6.
@@ -58,7 +58,7 @@ RUNS += [_run("table3", m, s, MAIN_EPOCHS, ["linear"], key=f"{m}-mask50", mask_r
 # points only where a row of Tables 4-5 is already that point -- the other sweep points are listed (SWEEP) but run
 # only after Tables 4-5 (`run_all.py --group sweep`), one seed each: their verdicts are then at most "indicative".
 ABLATION_EPOCHS = 2
-ABLATION_EVALS = ["linear", "knn"]
+ABLATION_EVALS = ["linear", "knn", "quick"]
 ABLATIONS = {                               # key -> overrides of CAN; the comment says which rows/points it is
     "abl-full": {},                                                   # T4 Full, T5 CAN, F6 r=0.5, F7 defaults
     "abl-none": dict(sigma_max=0.0, noise_embed=False, denoise_loss=False),   # T4 None = T5 CA = F7 σmax=0
@@ -132,7 +132,8 @@ def expected_recipe(kind: str) -> dict:
 
 def values(key: str, measure: str, results: str = "results") -> list[float]:
     """Per-seed values of `measure` for the runs of `key`, from the committed results (missing runs left out):
-    'linear', 'knn', 'finetune' (test accuracy of that evaluation), 'quick' (the quick probe after the last epoch),
+    'linear', 'knn', 'quick', 'finetune' (test accuracy of that evaluation; 'quick' falls back on the curve's
+    quick probe after the last epoch),
     'fewshot/<dataset>/<shots>' or 'fewshot-sgd/...' (few-shot accuracy, mean over the draws) or a loss term of pre-training ('infonce', 'rec',
     'denoise': its mean over the last epoch's logged steps, less noisy than the last batch)."""
     out = []
@@ -143,11 +144,11 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
             if res is not None:
                 accs = [r["test_acc"] for r in res["rows"] if r["dataset"] == dataset and r["shots"] == int(shots)]
                 out.append(sum(accs) / len(accs))
-        elif measure == "quick":                  # the quick probe after the last epoch (curve runs only)
-            res = result(run, "quick-every-epoch.json", results)
+        elif measure == "quick" and result(run, "eval-quick.json", results) is None:
+            res = result(run, "quick-every-epoch.json", results)     # the curve's last epoch: the same probe
             if res is not None:
                 out.append(res["rows"][-1]["test_acc"])
-        elif measure in ("linear", "knn", "finetune"):
+        elif measure in ("linear", "knn", "quick", "finetune"):
             res = result(run, f"eval-{measure}.json", results)
             if res is not None:
                 out.append(res["rows"][0]["test_acc"])

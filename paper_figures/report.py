@@ -11,7 +11,7 @@ import numpy as np
 from plan import FEWSHOT, missing, values
 from verdict import difference, gated_verdict
 
-PROBES = ("linear", "knn")                  # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
+PROBES = ("linear", "knn", "quick")         # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
 
 
 def has_floor(measure: str) -> bool:

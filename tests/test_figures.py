@@ -129,7 +129,7 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
         d = tmp_path / "res" / run["name"]
         d.mkdir(parents=True)
         seed = run["overrides"]["seed"]
-        for probe in ("linear", "knn"):
+        for probe in ("linear", "knn", "quick"):
             (d / f"eval-{probe}.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe(probe),
                                                                "rows": [{"test_acc": acc[run["key"]] + 0.002 * seed}]}))
     verdicts = {}
