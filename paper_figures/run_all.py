@@ -193,8 +193,12 @@ def main(argv=None) -> None:
     for run in runs(args.group):
         if not fnmatch.fnmatch(run["name"], args.runs):
             continue
-        for kind in todo(run):
+        jobs = todo(run)
+        for kind in jobs:
             if args.only not in (None, kind):
+                continue
+            if kind != "pretrain" and "pretrain" in jobs:     # with --only: an evaluation needs its pre-training first
+                print(f"{run['name']}: {kind} skipped: not pre-trained yet")
                 continue
             if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:
                 print(f"--max-hours {args.max_hours} reached; run the same command again to go on")
