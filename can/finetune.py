@@ -134,7 +134,8 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
              randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
              num_classes: int | None = None, progress: bool = False):
     """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
-    (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness)."""
+    (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
+    The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch."""
     v = decode_variant(cfg.variant)
     p = v["patch_size"]
     model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path), num_classes or
@@ -169,21 +170,25 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
     def logits_fn(params, images):
         return model.apply({"params": params}, patchify(images.astype(jnp.float32) / 255.0, p), train=False)
 
-    rng, order, losses = np.random.default_rng(seed), np.empty(0, int), []
+    def labels_of(params, images, chunk: int = 1000):
+        return np.concatenate([np.asarray(jnp.argmax(logits_fn(params, images[i:i + chunk]), -1))
+                               for i in range(0, len(images), chunk)])
+
+    # test accuracy after every whole epoch: one run shows how long fine-tuning must be (the schedule is the run's own)
+    rng, order, losses, by_epoch = np.random.default_rng(seed), np.empty(0, int), [], []
     for s in tqdm(range(steps), desc="finetune", disable=not progress):
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(n)])
         idx, order = order[:batch_size], order[batch_size:]
         params, opt, loss = step(params, opt, train_x[idx], jnp.asarray(train_y[idx]), jax.random.fold_in(key, s))
         losses.append(loss)
+        if (s + 1) % steps_per_epoch == 0:
+            by_epoch.append(float(np.mean(labels_of(params, test_x) == test_y)))
     losses = np.asarray(jax.device_get(losses))
     if not np.all(np.isfinite(losses)):
         raise FloatingPointError(f"non-finite fine-tuning loss at step {int(np.argmin(np.isfinite(losses))) + 1}")
 
-    def predict(images, chunk: int = 1000):
-        return np.concatenate([np.asarray(jnp.argmax(logits_fn(params, images[i:i + chunk]), -1))
-                               for i in range(0, len(images), chunk)])
-
-    result = {"test_acc": float(np.mean(predict(test_x) == test_y)), "steps": steps,
-              "final_loss": float(losses[-10:].mean())}
+    predict = lambda images: labels_of(params, images)
+    result = {"test_acc": float(np.mean(predict(test_x) == test_y)), "steps": steps, "final_loss": float(losses[-10:].mean()),
+              "test_acc_by_epoch": by_epoch}
     return result, predict

@@ -24,6 +24,11 @@ MAIN_EPOCHS = CURVE_EPOCHS
 EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
          "fewshot": ("fewshot", {}), "fewshot-sgd": ("fewshot", {"solver": "sgd"})}
 FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
+# The fine-tuning length (Table 2's fine-tune rows, Figure 5): the 1-epoch Table-9 fine-tune ends far below the linear
+# probe (CAN seed 0: 0.61 vs 0.843). One pilot fine-tune of the CAN curve run records the test accuracy after each of
+# FINETUNE_PILOT_EPOCHS epochs (≈ 8 min per epoch on idle cores), from which the length is chosen or shown unaffordable.
+FINETUNE_PILOT_EPOCHS = 4
+EVALS["finetune-length"] = ("finetune", {"epochs": FINETUNE_PILOT_EPOCHS})
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -33,7 +38,8 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
-RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", "quick", *FEWSHOT]) for m in METHODS] +
+RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", "quick", *FEWSHOT] +
+              (["finetune-length"] if m == "can" else [])) for m in METHODS] +
         [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn", "quick", *FEWSHOT]) for s in SEEDS[1:] for m in METHODS])
 
 # The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
