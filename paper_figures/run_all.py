@@ -197,7 +197,7 @@ def main(argv=None) -> None:
         for kind in jobs:
             if args.only not in (None, kind):
                 continue
-            if kind != "pretrain" and "pretrain" in jobs:     # with --only: an evaluation needs its pre-training first
+            if kind != "pretrain" and "pretrain" in todo(run):   # with --only: an evaluation needs its pre-training
                 print(f"{run['name']}: {kind} skipped: not pre-trained yet")
                 continue
             if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:

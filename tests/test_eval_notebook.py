@@ -37,10 +37,15 @@ def test_benchmark_notebook_runs(tmp_path):
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/benchmark.ipynb"), str(tmp_path / "b.ipynb"),
            "--cwd", str(ROOT), "-p", "methods", "mae", "-p", "steps", "2", "-p", "loader_batches", "2",
-           "-p", "output", str(out)]
+           # the end-to-end loop's shortest measurable run (two 20-step log windows, the first one compiling), once
+           "-p", "e2e_steps", "41", "-p", "e2e_rounds", "1", "-p", "output", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     info = json.loads(out.read_text())
     row = info["rows"][0]
     assert row["compilations"] == 1 and 0 < row["mfu"] < 1.5 and row["gflop_per_image"] > 0.1
     assert info["peak_gflop_s"] > 0 and out.with_suffix(".png").exists() and info["git_commit"]
+    assert row["e2e_images_per_s"] > 0 and len(row["e2e_rounds"]) == 1
+    if len(os.sched_getaffinity(0)) >= 2:             # the two pinned copies ran and were summed
+        pair = info["pinned_pair"][0]
+        assert pair["pair_e2e_images_per_s"] == sum(pair["e2e_images_per_s_per_core"]) > 0, pair

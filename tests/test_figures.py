@@ -142,3 +142,22 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
     assert verdicts["f6-simclr-over-simclr-mask50-knn"] == "indicative"          # one seed each
     assert verdicts["f7-lam03-near-07-linear"] == "indicative"                   # within LAM_TOL, one seed
     assert (tmp_path / "out" / "fig7.png").stat().st_size > 10_000 and "| Full " in (tmp_path / "out" / "table4.md").read_text()
+
+
+def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
+    "The driver's order: pre-training, then the run's evaluations in the same call; with --only, none before it."
+    sys.path.insert(0, str(FIGS))
+    import run_all
+    run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
+    done, ran = set(), []
+    monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"]] if (r["name"], k) not in done])
+
+    def fake_job(cmd, check):                 # a job's process: records itself and "writes" its result
+        kind, name = cmd[-2:]
+        ran.append((kind, name))
+        done.add((name, kind))
+    monkeypatch.setattr(run_all.subprocess, "run", fake_job)
+    run_all.main(["--runs", run["name"], "--only", "linear", "--no-render"])
+    assert ran == []                          # the evaluation waits for its pre-training
+    run_all.main(["--runs", run["name"], "--no-render"])
+    assert ran == [(k, run["name"]) for k in ["pretrain", *run["evals"]]]
