@@ -147,11 +147,20 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
     """Per-seed values of `measure` for the runs of `key`, from the committed results (missing runs left out):
     'linear', 'knn', 'quick', 'finetune' (test accuracy of that evaluation; 'quick' falls back on the curve's
     quick probe after the last epoch),
-    'fewshot/<dataset>/<shots>' or 'fewshot-sgd/...' (few-shot accuracy, mean over the draws) or a loss term of pre-training ('infonce', 'rec',
+    'fewshot/<dataset>/<shots>' or 'fewshot-sgd/...' (few-shot accuracy, mean over the draws), 'robustness/corrupted'
+    or 'robustness/relative' (the fine-tuned model's mean accuracy on the corrupted test sets, absolute or divided by
+    its clean accuracy) or a loss term of pre-training ('infonce', 'rec',
     'denoise': its mean over the last epoch's logged steps, less noisy than the last batch)."""
     out = []
     for run in members(key):
-        if "/" in measure:                      # '<fewshot kind>/<dataset>/<shots>': the mean over the draws
+        if measure.startswith("robustness/"):  # Figure 5: mean accuracy over the 8 corruptions x 5 severities,
+            res = result(run, "eval-robustness.json", results)     # or that mean relative to the clean accuracy
+            if res is not None:
+                clean = [r["test_acc"] for r in res["rows"] if r["corruption"] == "clean"][0]
+                shifted = [r["test_acc"] for r in res["rows"] if r["corruption"] != "clean"]
+                mean = sum(shifted) / len(shifted)
+                out.append({"robustness/corrupted": mean, "robustness/relative": mean / clean}[measure])
+        elif "/" in measure:                      # '<fewshot kind>/<dataset>/<shots>': the mean over the draws
             kind, dataset, shots = measure.split("/")
             res = result(run, f"eval-{kind}.json", results)
             if res is not None:

@@ -161,3 +161,34 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     assert ran == []                          # the evaluation waits for its pre-training
     run_all.main(["--runs", run["name"], "--no-render"])
     assert ran == [(k, run["name"]) for k in ["pretrain", *run["evals"]]]
+
+
+def test_fig5_needs_its_pilots_and_judges_robustness_absolute_and_relative(tmp_path):
+    """Figure 5 refuses to render without the fine-tuning pilots; with synthetic robustness results it judges the mean
+    corrupted accuracy and the same relative to clean separately (SimCLR: best corrupted accuracy, worst relative)."""
+    sys.path.insert(0, str(FIGS))
+    from plan import expected_config, expected_recipe, members
+    assert "finetune-length" in (p := render("fig5", tmp_path, results=tmp_path / "none")).stderr + p.stdout
+    def put(run, kind, rows):
+        d = tmp_path / "res" / run["name"]
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"eval-{kind}.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe(kind),
+                                                         "rows": rows, "wall_s": 1.0}))
+    pilot = members("can")[0]
+    put(pilot, "linear", [{"test_acc": 0.84}])
+    put(pilot, "finetune-length", [{"test_acc": 0.73, "test_acc_by_epoch": [0.71, 0.72, 0.72, 0.73]}])
+    put(pilot, "finetune-light-length", [{"test_acc": 0.81, "test_acc_by_epoch": [0.80, 0.81]}])
+    for run in members("pixels"):
+        put(run, "linear", [{"test_acc": 0.844}])
+    clean_corrupted = {"can": (0.90, 0.72), "mae": (0.85, 0.60), "simclr": (0.99, 0.75)}   # relative 0.80, 0.71, 0.76
+    for key, (clean, corrupted) in clean_corrupted.items():
+        for s, run in enumerate(members(key)):
+            rows = [{"corruption": "clean", "severity": 0, "test_acc": clean + 0.002 * s}] + [
+                {"corruption": c, "severity": k, "test_acc": corrupted + 0.002 * s} for c in "abcdefgh" for k in range(1, 6)]
+            put(run, "robustness", rows)
+    p = render("fig5", tmp_path, results=tmp_path / "res")
+    assert p.returncode == 0, p.stderr[-2000:]
+    v = {r["id"]: r["verdict"] for r in json.loads((tmp_path / "out" / "fig5-verdicts.json").read_text())}
+    assert v == {"f5-corrupted-can-over-mae": "holds", "f5-corrupted-can-over-simclr": "contradicted",
+                 "f5-relative-can-over-mae": "holds", "f5-relative-can-over-simclr": "holds"}, v
+    assert (tmp_path / "out" / "fig5.png").stat().st_size > 10_000
