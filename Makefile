@@ -26,7 +26,8 @@ $(VENV)/.installed: requirements.txt settings.ini setup.py
 
 # Two test processes: most tests wait on subprocesses, process start-up and single-threaded compilation, so two at once
 # use the 2 cores better (pytest: 1,290 s -> 839 s here, beside two training runs; nbdev_test: 675 s for 1,322 s of
-# notebooks); pytest gives each process whole files (`--dist loadfile`): the resume tests' reference run is made once.
+# notebooks); pytest gives each process whole files (`--dist loadfile`): a fault-injection file makes its reference run once
+# (the faults are two files, test_resume.py and test_faults.py, so that the two processes share the longest tests).
 test: install sysdeps
 	$(TEST_ENV) $(BIN)/nbdev_test --n_workers 2
 	$(TEST_ENV) $(BIN)/pytest -q -n 2 --dist loadfile
