@@ -52,8 +52,8 @@ CLAIMS += [
     dict(id="t2-finetune-can-over-simclr", artefact="table2", statement="CAN fine-tune > SimCLR fine-tune",
          a=("can", "finetune"), b=("simclr", "finetune"), paper=(_T2["can"]["finetune"], _T2["simclr"]["finetune"])),
     # losses are lower-is-better: "CAN's loss < baseline's" is written as baseline > CAN
-    dict(id="t3-infonce-simclr-over-can", artefact="table3", statement="CAN's final InfoNCE < SimCLR's (50% masking)",
-         a=("simclr-mask50", "infonce"), b=("can", "infonce"), paper=(9.157, 9.143)),
+    dict(id="t3-infonce-simclr-over-can", artefact="table3", statement="CAN's final InfoNCE < SimCLR's (50% masking; "
+         "2-epoch ablation runs)", a=("abl-simclr-mask50", "infonce"), b=("abl-full", "infonce"), paper=(9.157, 9.143)),
     dict(id="t3-rec-mae-over-can", artefact="table3", statement="CAN's final reconstruction loss < MAE's (50% masking)",
          a=("mae-mask50", "rec"), b=("can", "rec"), paper=(0.1658, 0.1633)),
 ]

@@ -54,10 +54,11 @@ FLOORS = ("random", "pixels")
 RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
           "evals": ["linear", "knn", "quick", *FEWSHOT]} for f in FLOORS for s in SEEDS]
 
-# Table 3 compares final losses with every method at 50% masking (the paper's caption): SimCLR and MAE at mask_ratio
-# 0.5, the main runs' length; CAN's main runs already mask 50%. SimCLR at 0.5 is also a point of Figure 6.
-RUNS += [_run("table3", m, s, MAIN_EPOCHS, ["linear"], key=f"{m}-mask50", mask_ratio=0.5)
-         for s in SEEDS for m in ("mae", "simclr")]
+# Table 3 compares final losses with every method at 50% masking (the paper's caption). Reconstruction: MAE at
+# mask_ratio 0.5, the main runs' length, against CAN's main runs (which mask 50%). InfoNCE: SimCLR at 0.5 for 5 epochs
+# would cost ≈ 4.5 h for its 3 seeds (SimCLR is the slowest method here), so that comparison is made at the ablation
+# length instead, against the full CAN of the ablations (`abl-simclr-mask50` below, also Figure 6's 50% point).
+RUNS += [_run("table3", "mae", s, MAIN_EPOCHS, ["linear"], key="mae-mask50", mask_ratio=0.5) for s in SEEDS]
 
 
 # ---- Paper figures II: the ablations and sweeps (Tables 4-5, Figures 6-7) -------------------------------------------
@@ -84,7 +85,7 @@ ABLATIONS = {                               # key -> overrides of CAN; the comme
 SWEEP = {                                   # one seed each; key -> (method, overrides)
     "abl-mask25": ("can", dict(mask_ratio=0.25)), "abl-mask75": ("can", dict(mask_ratio=0.75)),
     "abl-simclr": ("simclr", {}), "abl-simclr-mask25": ("simclr", dict(mask_ratio=0.25)),
-    "abl-simclr-mask50": ("simclr", dict(mask_ratio=0.5)), "abl-simclr-mask75": ("simclr", dict(mask_ratio=0.75)),
+    "abl-simclr-mask75": ("simclr", dict(mask_ratio=0.75)),
     "abl-linfonce01": ("can", dict(lambda_infonce=0.01)), "abl-linfonce10": ("can", dict(lambda_infonce=0.1)),
     "abl-linfonce30": ("can", dict(lambda_infonce=0.3)),
     "abl-sigma025": ("can", dict(sigma_max=0.025)), "abl-sigma10": ("can", dict(sigma_max=0.1)),
@@ -93,6 +94,10 @@ SWEEP = {                                   # one seed each; key -> (method, ove
 }
 RUNS += [_run("ablation", "can", s, ABLATION_EPOCHS, ABLATION_EVALS, key=k, **o)
          for s in SEEDS for k, o in ABLATIONS.items()]
+# SimCLR at 50% masking, 3 seeds: Table 3's InfoNCE claim against abl-full (the same length and masking), and the
+# point of Figure 6 that both of its SimCLR claims share.
+RUNS += [_run("ablation", "simclr", s, ABLATION_EPOCHS, ABLATION_EVALS, key="abl-simclr-mask50", mask_ratio=0.5)
+         for s in SEEDS]
 RUNS += [_run("sweep", m, 0, ABLATION_EPOCHS, ABLATION_EVALS, key=k, **o) for k, (m, o) in SWEEP.items()]
 
 def runs(group: str | None = None) -> list[dict]:
