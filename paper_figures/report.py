@@ -60,8 +60,8 @@ def verdict_markdown(verdicts) -> str:
     for r in verdicts:
         ours = (f"{r['ours'][0]:.4f} vs {r['ours'][1]:.4f} (n={r['seeds'][0]}, {r['seeds'][1]})"
                 if None not in r["ours"] else "no data")
-        diff = f"{r['difference']:+.4f} ± {r['se']:.4f}" if r["se"] is not None else (
-            f"{r['difference']:+.4f}" if r["difference"] is not None else "—")
+        d, se = r.get("difference"), r.get("se")           # Figure 1's verdicts do not carry them
+        diff = f"{d:+.4f} ± {se:.4f}" if se is not None else (f"{d:+.4f}" if d is not None else "—")
         lines.append(f"| {r['claim']} | {r['paper'][0]} vs {r['paper'][1]} | {ours} | {diff} | "
                      f"**{r['verdict']}**{' — ' + r['note'] if r['note'] else ''} |")
     return "\n".join(lines)

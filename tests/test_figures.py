@@ -192,3 +192,27 @@ def test_fig5_needs_its_pilots_and_judges_robustness_absolute_and_relative(tmp_p
     assert v == {"f5-corrupted-can-over-mae": "holds", "f5-corrupted-can-over-simclr": "contradicted",
                  "f5-relative-can-over-mae": "holds", "f5-relative-can-over-simclr": "holds"}, v
     assert (tmp_path / "out" / "fig5.png").stat().st_size > 10_000
+
+
+def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp_path):
+    "claims.md copies the verdicts: one row per artefact with its counts, every claim's line, nothing judged anew."
+    sys.path.insert(0, str(FIGS))
+    from summary import summary
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "figures").mkdir()
+    row = dict(artefact="table4", paper=[68.9, 67.9], ours=[0.83, 0.82], difference=0.01, se=0.002, seeds=[3, 3],
+               note="")
+    (tmp_path / "tables" / "table4-verdicts.json").write_text(json.dumps(
+        [dict(row, claim="Full > None", verdict="holds"), dict(row, claim="Full > AN", verdict="holds"),
+         dict(row, claim="Full > CN", verdict="not resolved")]))
+    (tmp_path / "tables" / "table1-verdicts.json").write_text(json.dumps(
+        [dict(artefact="table1", claim="SimCLR/CAN FLOPs", paper=1.7, ours=1.716, rule="|ours/paper - 1| <= 5%",
+              verdict="holds")]))
+    page = summary(tmp_path, in_progress=["table4"])
+    assert "| table4 (in progress) | 3 | 2 | 1 |" in page and "| **all** | 4 | 3 | 1 |" in page
+    assert "| Full > CN | 68.9 vs 67.9 | 0.8300 vs 0.8200 (n=3, 3) | +0.0100 ± 0.0020 | **not resolved** |" in page
+    assert "&#124;ours/paper - 1&#124;" in page                        # a pipe in a rule does not break the table
+    assert page.index("## table1") < page.index("## table4")           # the paper's order
+    (tmp_path / "figures" / "fig9-verdicts.json").write_text("[]")
+    with pytest.raises(ValueError, match="fig9"):
+        summary(tmp_path)
