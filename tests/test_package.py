@@ -19,3 +19,15 @@ def test_every_notebook_module_is_exported():
         assert "#| default_exp" in text, nb
         mod = text.split("#| default_exp ")[1].split("\\n")[0].split('"')[0].strip()
         assert (ROOT / "can" / f"{mod}.py").exists(), (nb, mod)
+
+
+def test_every_notebook_is_valid_nbformat_with_unique_cell_ids():
+    "Copy-pasted cells keep their id; nbformat then rewrites ids on load, so a saved notebook churns in every diff."
+    import nbformat
+    notebooks = sorted(ROOT.glob("nbs/*.ipynb")) + sorted(ROOT.glob("paper_figures/*.ipynb"))
+    assert len(notebooks) > 20
+    for path in notebooks:
+        nb = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
+        ids = [c.get("id") for c in nb.cells]
+        assert len(ids) == len(set(ids)), (path, sorted({i for i in ids if ids.count(i) > 1}))
+        nbformat.validate(nb)
