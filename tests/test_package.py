@@ -1,5 +1,6 @@
 """The installed package is the exported notebooks."""
 import configparser
+import json
 import pathlib
 
 import can
@@ -27,7 +28,6 @@ def test_every_notebook_is_valid_nbformat_with_unique_cell_ids():
     notebooks = sorted(ROOT.glob("nbs/*.ipynb")) + sorted(ROOT.glob("paper_figures/*.ipynb"))
     assert len(notebooks) > 20
     for path in notebooks:
-        nb = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
-        ids = [c.get("id") for c in nb.cells]
+        ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]   # as saved: nbformat's reader repairs them
         assert len(ids) == len(set(ids)), (path, sorted({i for i in ids if ids.count(i) > 1}))
-        nbformat.validate(nb)
+        nbformat.validate(nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT))
