@@ -59,6 +59,7 @@ figures: install
 	for a in $(ARTEFACTS); do $(BIN)/papermill --cwd paper_figures paper_figures/$$a.ipynb paper_figures/$$a.ipynb || exit 1; done
 	for a in $(IN_PROGRESS); do $(BIN)/papermill --cwd paper_figures paper_figures/$$a.ipynb paper_figures/$$a.ipynb -p partial True || exit 1; done
 	$(BIN)/python paper_figures/summary.py $(IN_PROGRESS)
+	$(BIN)/python paper_figures/compute.py
 
 # Every run the artefacts need (skipping finished ones, resumable), then `make figures`. Hours on 2 cores: see
 # paper_figures/README.md; `--max-hours 2` makes a chunk.

@@ -216,3 +216,34 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
     (tmp_path / "figures" / "fig9-verdicts.json").write_text("[]")
     with pytest.raises(ValueError, match="fig9"):
         summary(tmp_path)
+
+
+def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
+    "compute.md: job hours add every job; machine hours count two side-by-side jobs once, and unplaced segments in full."
+    sys.path.insert(0, str(FIGS))
+    from compute import compute, jobs, machine_s
+
+    def put(path, **d):
+        p = tmp_path / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps({"device": "cpu:cpu", "cpu_model": "X", **d}))
+    # Two pre-trainings side by side from 00:00, 3600 s each; the second resumed: 1800 s earlier, unplaced.
+    put("ablation/a-seed0/pretrain.json", wall_s=3600, time_utc="2026-01-01T00:00:00Z", images_per_s=90)
+    (tmp_path / "ablation/a-seed0/metrics.jsonl").write_text('{"wall_s": 3590}\n{"wall_s": 3600}\n')
+    put("ablation/a-seed1/pretrain.json", wall_s=5400, time_utc="2026-01-01T00:00:00Z", images_per_s=80)
+    (tmp_path / "ablation/a-seed1/metrics.jsonl").write_text('{"wall_s": 1800}\n{"wall_s": 3600}\n')
+    # Its evaluation ends at 01:30 after 1800 s: it starts when the pre-trainings end, so the union grows by 1800 s.
+    put("ablation/a-seed0/eval-linear.json", wall_s=1800, time_utc="2026-01-01T01:30:00Z")
+    put("main/can-seed1/eval-knn.json", wall_s=100, time_utc="2026-01-01T00:10:00Z")
+    rows = jobs(tmp_path)
+    ablation = [r for r in rows if r["group"] == "ablation"]
+    assert machine_s(ablation) == 3600 + 1800 + 1800          # union 0:00-1:30, plus seed1's unplaced first segment
+    page = compute(tmp_path)
+    assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 |" in page
+    assert "| Paper figures II (issue 13) | ablation, sweep | 3.00 | 2.00 | 7 |" in page
+    put("oops/x-seed0/pretrain.json", wall_s=1)
+    with pytest.raises(ValueError, match="oops"):
+        compute(tmp_path)
+    put("oops/x-seed0/pretrain.json", time_utc="2026-01-01T00:00:00Z")
+    with pytest.raises(ValueError, match="wall_s"):
+        jobs(tmp_path)
