@@ -219,7 +219,7 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
 
 
 def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
-    "compute.md: job hours add every job; machine hours count two side-by-side jobs once, and unplaced segments in full."
+    "compute.md: job hours add every job; k jobs side by side share the machine 1/k each; unplaced segments count in full."
     sys.path.insert(0, str(FIGS))
     from compute import compute, jobs, machine_s
 
@@ -232,15 +232,17 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     (tmp_path / "ablation/a-seed0/metrics.jsonl").write_text('{"wall_s": 3590}\n{"wall_s": 3600}\n')
     put("ablation/a-seed1/pretrain.json", wall_s=5400, time_utc="2026-01-01T00:00:00Z", images_per_s=80)
     (tmp_path / "ablation/a-seed1/metrics.jsonl").write_text('{"wall_s": 1800}\n{"wall_s": 3600}\n')
-    # Its evaluation ends at 01:30 after 1800 s: it starts when the pre-trainings end, so the union grows by 1800 s.
+    # An evaluation alone from 01:00 to 01:30 (stamped at its end); a job of another issue beside both, 00:08:20-00:10.
     put("ablation/a-seed0/eval-linear.json", wall_s=1800, time_utc="2026-01-01T01:30:00Z")
     put("main/can-seed1/eval-knn.json", wall_s=100, time_utc="2026-01-01T00:10:00Z")
     rows = jobs(tmp_path)
-    ablation = [r for r in rows if r["group"] == "ablation"]
-    assert machine_s(ablation) == 3600 + 1800 + 1800          # union 0:00-1:30, plus seed1's unplaced first segment
+    share = dict(zip([(r["run"], r["kind"]) for r in rows], machine_s(rows)))
+    assert sum(share.values()) == pytest.approx(5400 + 1800)   # the union 0:00-1:30, plus the unplaced segment
+    assert share[("can-seed1", "eval-knn")] == pytest.approx(100 / 3)
+    assert share[("a-seed1", "pretrain")] == pytest.approx(1800 + 3500 / 2 + 100 / 3)
     page = compute(tmp_path)
-    assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 |" in page
-    assert "| Paper figures II (issue 13) | ablation, sweep | 3.00 | 2.00 | 7 |" in page
+    assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 | 1.99 |" in page
+    assert "| Paper figures II (issue 13) | ablation, sweep | 3.00 | 1.99 | 7 |" in page
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
