@@ -140,6 +140,7 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
     assert [i for i, v in verdicts.items() if i.startswith(("t4-", "t5-")) and v != "holds"] == []
     assert verdicts["f7-linfonce03-over-0-linear"] == "holds"                    # 3 seeds on both sides
     assert verdicts["f6-simclr-over-simclr-mask50-knn"] == "indicative"          # one seed each
+    assert verdicts["f6-can-mask50-over-mask75-quick"] == "holds"              # plan.SWEEP_SEEDS: 3 seeds at 75%
     assert verdicts["f7-lam03-near-07-linear"] == "indicative"                   # within LAM_TOL, one seed
     assert (tmp_path / "out" / "fig7.png").stat().st_size > 10_000 and "| Full " in (tmp_path / "out" / "table4.md").read_text()
 
