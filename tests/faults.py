@@ -88,9 +88,15 @@ def kill_after_checkpoint(workdir, n):
     return max(checkpoints(workdir))
 
 
+# orbax's note that a save waited on the previous one (it appears when the machine is loaded, e.g. under `pytest -n 2`,
+# and says nothing about the fault being tested)
+TIMING_NOTE = "Waiting for previous save to complete took"
+
+
 def user_lines(out):
-    "What a run said to its user: the allocator hint and the worker's own IMPORTED marker aside."
-    return [l for l in out.splitlines() if l.strip() and "libtcmalloc" not in l and not l.startswith("IMPORTED")]
+    "What a run said to its user: the allocator hint, orbax's timing note and the worker's IMPORTED marker aside."
+    return [l for l in out.splitlines()
+            if l.strip() and "libtcmalloc" not in l and TIMING_NOTE not in l and not l.startswith("IMPORTED")]
 
 
 def assert_same_run(ref, cut):
