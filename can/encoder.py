@@ -11,12 +11,13 @@ from pathlib import Path
 import jax
 import ml_collections
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.numpy import load, save
 
 import can
 from .eval import load_run
 from .model import build_model
-from .pretrain import atomic_write_text, provenance
+from .pretrain import atomic_write, provenance
 from .probe import extract_features, feature_fn
 
 WEIGHTS_DIR = Path(can.__file__).resolve().parent.parent / "weights"   # encoders shipped with the repository
@@ -41,15 +42,28 @@ def _nest(flat: dict) -> dict:
     return out
 
 
+def _read_weights(path: Path):
+    "(cfg, params, provenance) of an exported weights file; one error naming the file when it is not one."
+    expected = ("expected a .safetensors file written by can.encoder.export_encoder: tensors named 'encoder/...' and "
+                "the metadata 'config' and 'provenance'")
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), "numpy") as f:         # the header alone: a truncated file fails here
+            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        params = _nest(load(path.read_bytes()))
+        cfg = ml_collections.ConfigDict(meta["config"])
+        if set(params) != {"encoder"}:
+            raise KeyError(f"tensors {sorted(params)}")
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a readable encoder weights file ({type(e).__name__}: {e}); {expected}") from None
+    return cfg, params, meta.get("provenance", {})
+
+
 def _resolve(source):
     "(cfg, params, provenance) of a run directory, a checkpoint directory, a weights file, or 'default'."
     src = Path(WEIGHTS_DIR / "default-can.safetensors" if str(source) == "default" else source)
     if src.is_file() and src.suffix == ".safetensors":
-        meta = json.loads(src.with_suffix(".json").read_text()) if src.with_suffix(".json").exists() else None
-        from safetensors import safe_open
-        with safe_open(str(src), "numpy") as f:
-            meta = meta or {k: json.loads(v) for k, v in f.metadata().items()}
-        return ml_collections.ConfigDict(meta["config"]), _nest(load_file(str(src))), meta.get("provenance", {})
+        return _read_weights(src)
     if src.is_dir() and (src / "config.json").exists():
         cfg, _, params, step = load_run(src)
         return cfg, params, {"run": str(source), "step": step}
@@ -70,8 +84,9 @@ def export_encoder(source, path) -> Path:
         raise ValueError(f"path={str(path)!r} is invalid; allowed: a file name ending in .safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"config": cfg.to_dict(), "provenance": {**provenance(), "exported_from": origin}}
-    save_file(_flat({"encoder": params["encoder"]}), str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
-    atomic_write_text(path.with_suffix(".json"), json.dumps(
+    # atomically, as the sidecar: a kill mid-write must not leave a truncated weights file under the final name
+    atomic_write(path, save(_flat({"encoder": params["encoder"]}), metadata={k: json.dumps(v) for k, v in meta.items()}))
+    atomic_write(path.with_suffix(".json"), json.dumps(
         {**meta, "tensors": {k: list(v.shape) for k, v in _flat({"encoder": params["encoder"]}).items()}}, indent=1))
     return path
 
@@ -89,6 +104,11 @@ def load_encoder(source="default", batch_size: int = 1000, progress: bool | None
         if images.ndim != 4 or images.shape[1:] != shape:
             raise ValueError(f"images.shape={images.shape} is invalid; allowed: [N, {', '.join(map(str, shape))}] "
                              f"(this encoder's image_size and channels)")
+        # uint8 is scaled by 1/255, floats are taken as they are: float images in [0, 255] would silently give other
+        # features, so they are refused rather than guessed at
+        if images.dtype != np.uint8 and images.size and (images.min() < 0 or images.max() > 1):
+            raise ValueError(f"images (dtype {images.dtype}) have values in [{images.min():g}, {images.max():g}]; "
+                             f"allowed: uint8 in [0, 255] or float in [0, 1]")
         show = len(images) > 10 * batch_size if progress is None else progress
         return extract_features(cfg, model, None, images, batch_size, show, feats)
     encode.config, encode.provenance = cfg, origin

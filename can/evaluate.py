@@ -20,7 +20,7 @@ from .finetune import finetune
 from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
-from .pretrain import atomic_write_text, provenance
+from .pretrain import atomic_write, provenance
 from .probe import extract_features, quick_linear_probe
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer
@@ -124,5 +124,5 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     floor = checkpoint in ("random", "pixels")
     out = Path(output) if output else (Path("runs") / checkpoint if floor else Path(checkpoint)) / f"eval-{protocol}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(info, indent=1, default=str))
+    atomic_write(out, json.dumps(info, indent=1, default=str))
     return df

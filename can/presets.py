@@ -8,7 +8,8 @@ from __future__ import annotations
 import ml_collections
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'get_config', 'num_patches', 'check_config']
+__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'get_config', 'num_patches', 'check_config',
+           'config_keys', 'check_parameters']
 
 # %% ../nbs/00_presets.ipynb #b707c444
 VIT_SIZES = {  # name: (width, depth, mlp_dim, heads)
@@ -159,3 +160,23 @@ def check_config(cfg, num_devices: int | None = None) -> None:
         _fail("warmup_epochs", cfg.warmup_epochs, f"0 <= warmup_epochs < epochs={cfg.epochs}")
     if num_devices is not None and cfg.batch_size % num_devices:
         _fail("batch_size", cfg.batch_size, f"a multiple of the device count {num_devices}")
+
+# %% ../nbs/00_presets.ipynb #b4992706
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}     # what IPython puts in every namespace
+
+
+def config_keys() -> set[str]:
+    "Every key a config may hold: those of the base config and the optional switches."
+    return set(_base()) | set(OPTIONAL)
+
+
+def check_parameters(namespace: dict, declared, where: str, extra=()) -> dict:
+    """The parameters of a papermill notebook, `{name: value}`: those of its `parameters` cell (`declared`, the names
+    defined when it ended) and those papermill injected. A name injected that is neither declared nor in `extra`
+    raises one `ValueError` naming it and the allowed names."""
+    public = lambda names: {k for k in names if not k.startswith("_") and k not in _KERNEL_NAMES}
+    declared, injected = public(declared), public(namespace) - set(declared)
+    unknown = sorted(injected - set(extra))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} of {where}; allowed: {sorted(declared | set(extra))}")
+    return {k: namespace[k] for k in sorted(declared | injected)}

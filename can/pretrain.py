@@ -37,7 +37,7 @@ from .presets import check_config
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'atomic_write_text', 'check_workdir', 'WorkdirBusy',
+__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'atomic_write', 'check_workdir', 'WorkdirBusy',
            'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #580b371c
@@ -91,12 +91,12 @@ def provenance(cfg=None) -> dict:
             **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
 
 # %% ../nbs/08_pretrain.ipynb #2db72e1c
-def atomic_write_text(path, text: str) -> None:
-    "Write `text` to `path` so that a kill at any moment leaves the old file or the new one (temp + fsync + rename)."
+def atomic_write(path, data: str | bytes) -> None:
+    "Write `data` (text or bytes) to `path` so that a kill at any moment leaves the old file or the new one (temp + fsync + rename)."
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
+    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -120,10 +120,10 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
         if diff:
             n = len(list(workdir.glob("config.*.json")))
             path.rename(workdir / f"config.{n}.json")      # the history of a run stays readable
-            atomic_write_text(path, json.dumps(want, indent=1, sort_keys=True))
+            atomic_write(path, json.dumps(want, indent=1, sort_keys=True))
     else:
         workdir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(want, indent=1, sort_keys=True))
+        atomic_write(path, json.dumps(want, indent=1, sort_keys=True))
     return workdir
 
 # %% ../nbs/08_pretrain.ipynb #36f085a8
@@ -363,7 +363,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
         rows = [r for r in rows if r["step"] <= start]          # drop what was logged after the last checkpoint
-        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        atomic_write(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
         def checked(step, m):
             "Metrics of `step` as floats (waits for that step); a non-finite one stops the run."
@@ -412,7 +412,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         preempted = bool(preemption.signum) and done < end      # a signal during the last step changes nothing
         info = {**prov, "steps": done, "total_steps": total, "resumed_from": start,
                 "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted}
-        atomic_write_text(workdir / "run.json", json.dumps(info, indent=1))
+        atomic_write(workdir / "run.json", json.dumps(info, indent=1))
     if preempted:
         bar.close()
         print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in {workdir}; "

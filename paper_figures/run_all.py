@@ -35,11 +35,11 @@ CODE = {}
 
 def write_json(path: Path, obj) -> None:
     "Atomically: a kill leaves the old file or the new one, never half of one."
-    from can.pretrain import atomic_write_text
+    from can.pretrain import atomic_write
     if CODE and "git_commit" in obj:
         obj = {**obj, **CODE}
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(obj, indent=1, default=str))
+    atomic_write(path, json.dumps(obj, indent=1, default=str))
 
 
 def read_result(path: Path, run: dict | None = None):

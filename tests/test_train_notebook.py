@@ -4,6 +4,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,9 +21,13 @@ def papermill(tmp_path, *params):
 
 @pytest.mark.parametrize("method", ["can", "mae", "simclr"])
 def test_train_notebook_runs(tmp_path, method):
-    res, out = papermill(tmp_path, "-p", "method", method)
+    # any config key is a parameter, not only those the parameters cell lists (CAN's run sets two)
+    extra = ["-p", "weight_decay", 0.1, "-p", "decoder_depth", 1] if method == "can" else []
+    res, out = papermill(tmp_path, "-p", "method", method, *map(str, extra))
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / f"runs/default-{method}-seed0"
+    config = json.loads((run / "config.json").read_text())
+    assert (config["weight_decay"], config["decoder_depth"]) == ((0.1, 1) if method == "can" else (0.05, 2))
     probe = json.loads((run / "probe.json").read_text())
     assert set(probe["results"]) == {"random init", f"{method} pre-trained"}
     assert probe["config"]["method"] == method and probe["git_commit"] is not None
@@ -35,3 +40,18 @@ def test_train_notebook_bad_parameter_fails_before_training(tmp_path):
     res, _ = papermill(tmp_path, "-p", "method", "byol")
     assert res.returncode != 0 and "method='byol'" in res.stderr + res.stdout
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("notebook", ["train", "eval"])
+def test_unknown_parameter_fails_at_once_naming_it(tmp_path, notebook):
+    "A typo (`-p mask_rato 0.6`) must not run the defaults: it stops the notebook before any work, naming the name."
+    t0 = time.time()
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / f"nbs/{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
+           "--cwd", str(tmp_path), "-p", "mask_rato", "0.6"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    wall = time.time() - t0
+    assert res.returncode != 0
+    err = res.stderr + res.stdout
+    assert f"unknown parameter(s) ['mask_rato'] of nbs/{notebook}.ipynb; allowed: [" in err, err[-3000:]
+    assert ("'mask_ratio'" in err) == (notebook == "train")      # the train notebook takes every config key
+    assert wall < 60 and not (tmp_path / "runs").exists()
