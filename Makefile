@@ -14,7 +14,7 @@ RUN_ENV = LD_PRELOAD=$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install sysdeps test train benchmark export figures reproduce notebooks docs docs-test
+.PHONY: install sysdeps test train benchmark accel-bundle accel-check export figures reproduce notebooks docs docs-test
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,15 @@ train: install sysdeps
 benchmark: install sysdeps
 	mkdir -p runs
 	$(RUN_ENV) $(BIN)/papermill nbs/benchmark.ipynb runs/benchmark.ipynb --log-output
+
+# The first run on a GPU/TPU host (scripts/accel_check.py: ViT-B/16 bf16 step, MFU, memory, the 200-step default run and
+# its probe, sharded == unsharded) -> results/benchmark/<device>.json. `accel-bundle` (here, with a registry) puts the
+# wheels and data a host without one needs into .accel/; carry .accel/ there, then run `bash scripts/accel_check.sh`.
+accel-bundle: install sysdeps
+	PYTHON=$(BIN)/python bash scripts/accel_bundle.sh
+
+accel-check:
+	PYTHON=$$( [ -x $(BIN)/python ] && echo $(BIN)/python || echo python3 ) bash scripts/accel_check.sh
 
 # The paper's tables and figures from the committed results (paper_figures/README.md); no training. Each artefact is a
 # papermill notebook executed in place; one whose results are missing or were made with another config fails.

@@ -1,0 +1,29 @@
+"""The accelerator check (`scripts/accel_check.sh`) runs green here at toy sizes, so that it works the first time it
+meets a GPU or TPU: every part's numbers land in its JSON, and sharded == unsharded holds on the 8 fake devices."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def test_accel_check_tiny(tmp_path):
+    out = tmp_path / "cpu.json"
+    env = {**os.environ, "PYTHON": sys.executable, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    res = subprocess.run(["bash", str(ROOT / "scripts/accel_check.sh"), "--tiny", "--out", str(out),
+                          "--workdir", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    info = json.loads(out.read_text())
+    assert info["ok"] and info["git_commit"] and info["device_name"] == "cpu" and info["versions"]["jax"]
+    parts = info["parts"]
+    assert set(parts) == {"peak", "step", "default_run", "equivalence"}
+    assert not any("error" in p for p in parts.values())
+    step = parts["step"]
+    assert step["devices"] == 8 and step["images_per_s"] > 0 and step["flops_per_step_per_device"] > 0
+    assert 0 < step["mfu"] < 1.5                     # MFU against the peak measured in the same run
+    run = parts["default_run"]
+    assert run["steps"] == 2 and set(run["probe_test_acc"]) == {"random init", "can pre-trained"}
+    eq = parts["equivalence"]["sharded_vs_unsharded"]
+    assert eq["ok"] and eq["max_loss_diff"] < 1e-5 and len(eq["losses"][0]) == 2
