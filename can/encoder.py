@@ -91,12 +91,13 @@ def export_encoder(source, path) -> Path:
     return path
 
 
-def load_encoder(source="default", batch_size: int = 1000, progress: bool | None = None):
-    """A function images [N, S, S, C] (uint8 [0, 255] or float [0, 1]) -> features [N, D], compiled once, from a run
-    directory, a checkpoint, a .safetensors file, or 'default' (the encoder shipped in `weights/`)."""
+def load_encoder(source="default", batch_size: int = 1000, progress: bool | None = None, features: str = "gap"):
+    """A function images [N, S, S, C] (uint8 [0, 255] or float [0, 1]) -> features, compiled once, from a run
+    directory, a checkpoint, a .safetensors file, or 'default' (the encoder shipped in `weights/`). `features`:
+    'gap' [N, D] (the paper's: GAP of the final tokens) or 'last4' [N, 4D] (the GAP of each of the last 4 blocks)."""
     cfg, params, origin = _resolve(source)
     model = build_model(cfg)
-    feats = feature_fn(cfg, model, {"encoder": params["encoder"]})
+    feats = feature_fn(cfg, model, {"encoder": params["encoder"]}, features)
     shape = (cfg.image_size, cfg.image_size, cfg.channels)
 
     def encode(images) -> np.ndarray:

@@ -21,7 +21,7 @@ from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
 from .pretrain import atomic_write, provenance
-from .probe import extract_features, quick_linear_probe
+from .probe import FEATURES, encoder_features, extract_features, quick_linear_probe
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer
 
@@ -44,7 +44,7 @@ def _encoder(checkpoint, seed, step=None):
     return load_run(checkpoint, step)
 
 
-def _features(cfg, model, params, x, cache: Path | None = None) -> np.ndarray:
+def _features(cfg, model, params, x, cache: Path | None = None, features: str = "gap") -> np.ndarray:
     """Frozen features of the images `x` (the pixels in [0, 1] when `model` is None). A run's encoder at a step never
     changes, so its features are computed once and kept in `cache` (<workdir>/features/<dataset>-<split>-<size>-step<k>.npy,
     written atomically): the linear, kNN and few-shot protocols of a run then share one pass through the encoder, which
@@ -53,7 +53,7 @@ def _features(cfg, model, params, x, cache: Path | None = None) -> np.ndarray:
         return x.reshape(len(x), -1).astype(np.float32) / 255
     if cache is not None and cache.exists():
         return np.load(cache)
-    f = np.asarray(extract_features(cfg, model, params, x))
+    f = np.asarray(extract_features(cfg, model, params, x, features=features))
     if cache is not None:
         cache.parent.mkdir(exist_ok=True)
         tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
@@ -67,15 +67,21 @@ def _features(cfg, model, params, x, cache: Path | None = None) -> np.ndarray:
 
 def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str | list | None = None,
              data_dir: str = "", train_size: int | None = None, test_size: int | None = None, seed: int = 0,
-             output: str | None = None, step: int | None = None, **overrides) -> pd.DataFrame:
+             output: str | None = None, step: int | None = None, features: str = "gap", **overrides) -> pd.DataFrame:
     """Run `protocol` ('knn', 'quick', 'linear', 'fewshot', 'finetune', 'robustness') on the encoder of the pre-training
     workdir `checkpoint` at its checkpoint `step` (default: the latest); `overrides` change the recipe. Writes a result
-    JSON, returns a DataFrame. The two floors: `checkpoint='random'` (a random-init encoder of the default preset) and
+    JSON, returns a DataFrame. `features` ('gap', the paper's; 'last4', the last 4 blocks' GAP concatenated:
+    `can.probe.encoder_features`) is what the frozen-feature protocols read. The two floors: `checkpoint='random'` (a random-init encoder of the default preset) and
     `'pixels'` (the image's pixels in [0, 1] as features; frozen-feature protocols only)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol={protocol!r} is unknown; allowed: {list(PROTOCOLS)}")
     if checkpoint == "pixels" and protocol in ("finetune", "robustness"):
         raise ValueError(f"protocol={protocol!r} is invalid for checkpoint='pixels'; allowed: 'knn', 'linear', 'fewshot'")
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r} is unknown; allowed: {list(FEATURES)}")
+    if features != "gap" and (protocol in ("finetune", "robustness") or checkpoint == "pixels"):
+        raise ValueError(f"features={features!r} is invalid for protocol={protocol!r}, checkpoint={str(checkpoint)!r}; "
+                         f"allowed: 'gap' (fine-tuning trains the whole encoder; pixels are pixels)")
     recipe = eval_recipe("finetune" if protocol == "robustness" else protocol, scale, **overrides)
     t0 = time.time()
     cfg, model, params, step = _encoder(checkpoint, seed, step)
@@ -90,9 +96,10 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
         xtr, ytr = arrays(name, "train", train_size)
         xte, yte = arrays(name, "test", test_size)
         cache = lambda split, size: (None if checkpoint in ("random", "pixels") else
-                                     Path(checkpoint) / "features" / f"{name}-{split}-{size or 'all'}-step{step}.npy")
-        ftr, fte = (lambda: _features(cfg, model, params, xtr, cache("train", train_size)),
-                    lambda: _features(cfg, model, params, xte, cache("test", test_size)))
+                                     Path(checkpoint) / "features" /
+                                     f"{name}-{split}-{size or 'all'}-step{step}{'' if features == 'gap' else '-' + features}.npy")
+        ftr, fte = (lambda: _features(cfg, model, params, xtr, cache("train", train_size), features),
+                    lambda: _features(cfg, model, params, xte, cache("test", test_size), features))
         if protocol == "knn":
             df = pd.DataFrame([knn_eval(ftr(), ytr, fte(), yte, **recipe)])
         elif protocol == "quick":           # the first train_images training images (cached features: their prefix)
@@ -102,7 +109,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
             r = dict(recipe)
             if r.pop("augment") and checkpoint != "pixels":
                 p = decode_variant(cfg.variant)["patch_size"]
-                encode = lambda x: model.apply({"params": params}, patchify(x, p), method="features")
+                encode = lambda x: encoder_features(model, params, patchify(x, p), features)
                 df = pd.DataFrame([linear_probe(xtr, ytr, xte, yte, encode=encode, seed=seed, **r)])
             else:
                 r.pop("crop_min_scale")
@@ -117,7 +124,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     df = pd.concat(frames, ignore_index=True)
     df.insert(0, "protocol", protocol)
     df.insert(1, "checkpoint", str(checkpoint))
-    info = {"protocol": protocol, "scale": scale, "recipe": recipe, "checkpoint": str(checkpoint),
+    info = {"protocol": protocol, "features": features, "scale": scale, "recipe": recipe, "checkpoint": str(checkpoint),
             "checkpoint_step": step, "pretrain_method": cfg.method, "datasets": datasets, "train_size": train_size,
             "test_size": test_size, **provenance(cfg), "seed": seed, "wall_s": time.time() - t0,
             "rows": json.loads(df.to_json(orient="records"))}

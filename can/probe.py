@@ -8,6 +8,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import flax.linen as nn
 import optax
 from tqdm.auto import tqdm
 
@@ -15,24 +16,48 @@ from .masking import patchify
 from .presets import decode_variant
 
 # %% auto #0
-__all__ = ['feature_fn', 'extract_features', 'quick_linear_probe']
+__all__ = ['FEATURES', 'LAST_BLOCKS', 'encoder_features', 'feature_fn', 'extract_features', 'quick_linear_probe']
 
 # %% ../nbs/07_probe.ipynb #e2d66041
-def feature_fn(cfg, model, params):
-    "A jitted function: images [N, H, W, C] (uint8 in [0, 255], or float in [0, 1]) -> GAP features [N, D]."
+FEATURES = ("gap", "last4", "last4-norm")
+LAST_BLOCKS = 4
+
+
+def encoder_features(model, params, patches, features: str = "gap"):
+    """Patches [N, T, P] -> features: 'gap' [N, D], the GAP of the final tokens (the paper's probe); 'last4' [N, 4D],
+    the GAP of each of the last 4 blocks' outputs, concatenated; 'last4-norm' the same after the final LayerNorm."""
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r} is unknown; allowed: {list(FEATURES)}")
+    if features == "gap":
+        return model.apply({"params": params}, patches, method="features")
+    # the blocks' outputs, read from the forward pass itself (no second path through the encoder to keep in sync)
+    _, state = model.apply({"params": params}, patches, method="features",
+                           capture_intermediates=lambda mdl, name: type(mdl).__name__ == "Block" and name == "__call__")
+    blocks = state["intermediates"]["encoder"]["transformer"]
+    outs = [blocks[f"block{i}"]["__call__"][0] for i in range(len(blocks))][-LAST_BLOCKS:]
+    if features == "last4-norm":
+        norm = params["encoder"]["transformer"]["norm"]
+        outs = [nn.LayerNorm().apply({"params": norm}, o) for o in outs]
+    return jnp.concatenate([o.mean(axis=1) for o in outs], axis=-1)
+
+
+def feature_fn(cfg, model, params, features: str = "gap"):
+    "A jitted function: images [N, H, W, C] (uint8 in [0, 255], or float in [0, 1]) -> features (`encoder_features`)."
     p = decode_variant(cfg.variant)["patch_size"]
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r} is unknown; allowed: {list(FEATURES)}")
 
     @jax.jit
     def feats(x):
         x = x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
-        return model.apply({"params": params}, patchify(x, p), method="features")
+        return encoder_features(model, params, patchify(x, p), features)
     return feats
 
 
 def extract_features(cfg, model, params, images: np.ndarray, batch_size: int = 1000, progress: bool = False,
-                     feats=None) -> np.ndarray:
-    "Images [N, H, W, C] (uint8, or float in [0, 1]) -> GAP features [N, D] (all patches, no mask, no noise)."
-    feats = feats or feature_fn(cfg, model, params)
+                     feats=None, features: str = "gap") -> np.ndarray:
+    "Images [N, H, W, C] (uint8, or float in [0, 1]) -> features (all patches, no mask, no noise; `encoder_features`)."
+    feats = feats or feature_fn(cfg, model, params, features)
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc="features", disable=not progress):
         chunk = np.asarray(images[i:i + batch_size])

@@ -23,6 +23,10 @@ MAIN_EPOCHS = CURVE_EPOCHS
 # The evaluations a run may list: kind -> (protocol of can.evaluate, recipe overrides); result eval-<kind>.json.
 EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
          "fewshot": ("fewshot", {}), "fewshot-sgd": ("fewshot", {"solver": "sgd"})}
+# The 4-block features (can.probe.encoder_features 'last4'; paper_figures/README.md, "Two linear protocols"): the LARS
+# probe on them for the main comparison and its floors, the quick probe on them for the ablation and sweep rows.
+EVALS["linear4"] = ("linear", {"features": "last4"})
+EVALS["quick4"] = ("quick", {"features": "last4"})
 FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
 # The fine-tuning length (Table 2's fine-tune rows, Figure 5): the 1-epoch Table-9 fine-tune ends far below the linear
 # probe (CAN seed 0: 0.61 vs 0.843). One pilot fine-tune of the CAN curve run records the test accuracy after each of
@@ -45,14 +49,17 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
-RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", "linear", "knn", "quick", *FEWSHOT] +
+MAIN_EVALS = ["linear", "knn", "quick", *FEWSHOT, "linear4", "quick4"]
+RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", *MAIN_EVALS] +
               (["finetune-length", "finetune-light-length"] if m == "can" else [])) for m in METHODS] +
-        [_run("main", m, s, MAIN_EPOCHS, ["linear", "knn", "quick", *FEWSHOT]) for s in SEEDS[1:] for m in METHODS])
+        [_run("main", m, s, MAIN_EPOCHS, MAIN_EVALS) for s in SEEDS[1:] for m in METHODS])
 
 # The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
 FLOORS = ("random", "pixels")
+# The pixels are pixels: their row under the 4-block protocols is their row under linear / quick (`values`).
 RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
-          "evals": ["linear", "knn", "quick", *FEWSHOT]} for f in FLOORS for s in SEEDS]
+          "evals": ["linear", "knn", "quick", *FEWSHOT] + (["linear4", "quick4"] if f == "random" else [])}
+         for f in FLOORS for s in SEEDS]
 
 # Table 3 compares final losses with every method at 50% masking (the paper's caption). Reconstruction: MAE at
 # mask_ratio 0.5, the main runs' length, against CAN's main runs (which mask 50%). InfoNCE: SimCLR at 0.5 for 5 epochs
@@ -73,7 +80,7 @@ RUNS += [_run("table3", "mae", s, MAIN_EPOCHS, ["linear"], key="mae-mask50", mas
 # points that no table row provides (SWEEP, `run_all.py --group sweep`), one seed each unless SWEEP_SEEDS says more --
 # one-seed verdicts are at most "indicative" -- those a claim compares first, those that only draw a curve last.
 ABLATION_EPOCHS = 2
-ABLATION_EVALS = ["linear", "knn", "quick"]
+ABLATION_EVALS = ["linear", "knn", "quick", "quick4"]
 ABLATIONS = {                               # key -> overrides of CAN; the comment says which rows/points it is
     "abl-full": {},                                                   # T4 Full, T5 CAN, F6 r=0.5, F7 defaults
     "abl-none": dict(sigma_max=0.0, noise_embed=False, denoise_loss=False),   # T4 None = T5 CA = F7 σmax=0
@@ -144,9 +151,15 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     res = json.loads(path.read_text())
     if res.get("config") != expected_config(run):
         raise ValueError(f"{path} was made with another config than plan.py's {run['name']}: rerun paper_figures/run_all.py")
-    if file.startswith("eval-") and res.get("recipe") != expected_recipe(file[5:-5]):
+    if file.startswith("eval-") and (res.get("recipe"), res.get("features", "gap")) != (
+            expected_recipe(file[5:-5]), expected_features(file[5:-5])):
         raise ValueError(f"{path} was made with another recipe than can.eval's: delete it and rerun paper_figures/run_all.py")
     return res
+
+
+def expected_features(kind: str) -> str:
+    "The features ('gap' or 'last4') an evaluation of `kind` reads."
+    return EVALS[kind][1].get("features", "gap")
 
 
 def expected_recipe(kind: str) -> dict:
@@ -154,6 +167,7 @@ def expected_recipe(kind: str) -> dict:
     import json
     from can.eval import eval_recipe
     protocol, overrides = EVALS[kind]
+    overrides = {k: v for k, v in overrides.items() if k != "features"}        # an argument of evaluate, not a recipe key
     return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, PRESET, **overrides)))
 
 
@@ -165,6 +179,8 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
     or 'robustness/relative' (the fine-tuned model's mean accuracy on the corrupted test sets, absolute or divided by
     its clean accuracy) or a loss term of pre-training ('infonce', 'rec',
     'denoise': its mean over the last epoch's logged steps, less noisy than the last batch)."""
+    if key == "pixels" and measure in ("linear4", "quick4"):
+        measure = measure[:-1]                    # pixels are pixels: no blocks to read
     out = []
     for run in members(key):
         if measure.startswith("robustness/"):  # Figure 5: mean accuracy over the 8 corruptions x 5 severities,
@@ -184,7 +200,7 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
             res = result(run, "quick-every-epoch.json", results)     # the curve's last epoch: the same probe
             if res is not None:
                 out.append(res["rows"][-1]["test_acc"])
-        elif measure in ("linear", "knn", "quick", "finetune"):
+        elif measure in ("linear", "knn", "quick", "finetune", "linear4", "quick4"):
             res = result(run, f"eval-{measure}.json", results)
             if res is not None:
                 out.append(res["rows"][0]["test_acc"])

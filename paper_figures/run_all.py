@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from plan import EVALS, FLOORS, PRESET, expected_config, expected_recipe, runs  # noqa: E402
+from plan import EVALS, FLOORS, PRESET, result, runs  # noqa: E402
 
 RESULTS = Path("paper_figures/results")
 WORK = Path("runs/paper")
@@ -42,22 +42,13 @@ def write_json(path: Path, obj) -> None:
     atomic_write(path, json.dumps(obj, indent=1, default=str))
 
 
-def read_result(path: Path, run: dict | None = None):
-    "The result at `path`, or None when missing, unreadable or made with another config than planned."
-    if not path.exists():
-        return None
+def read_result(run: dict, file: str):
+    "The result `file` of `run`, or None when missing, unreadable or made with another config or recipe than planned."
     try:
-        res = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        print(f"{path}: unreadable ({e}); treating the work as not done")
+        return result(run, file, str(RESULTS))
+    except (OSError, ValueError) as e:          # a JSON cut short is a ValueError too
+        print(f"{RESULTS / run['name'] / file}: {e}; treating the work as not done")
         return None
-    if run is not None and res.get("config") != expected_config(run):
-        print(f"{path}: made with another config than plan.py's; redoing it")
-        return None
-    if path.name.startswith("eval-") and res.get("recipe") != expected_recipe(path.name[5:-5]):
-        print(f"{path}: made with another recipe than can.eval's; redoing it")
-        return None
-    return res
 
 
 def machine() -> dict:
@@ -100,6 +91,23 @@ def job_pretrain(run: dict) -> None:
     (RESULTS / run["name"]).mkdir(parents=True, exist_ok=True)
     (RESULTS / run["name"] / "metrics.jsonl").write_text((wd / "metrics.jsonl").read_text())
     write_json(RESULTS / run["name"] / "pretrain.json", info)
+
+
+def job_regenerate(run: dict) -> None:
+    "The run's checkpoints again (same config and seed: the same steps), compared with the committed pre-training."
+    from can.presets import get_config
+    from can.pretrain import pretrain
+    cfg = get_config(PRESET, run["method"], **run["overrides"])
+    wd = WORK / run["name"]
+    pretrain(cfg, wd, max_to_keep=cfg.epochs, progress=False)
+    metrics = [json.loads(l) for l in (wd / "metrics.jsonl").read_text().splitlines()]
+    committed = [json.loads(l) for l in (RESULTS / run["name"] / "metrics.jsonl").read_text().splitlines()]
+    keys = [k for k in ("loss", "infonce", "rec", "denoise") if k in committed[-1]]
+    info = json.loads((wd / "run.json").read_text())
+    info.update(machine(), wall_s=_pretrain_wall(metrics), final=metrics[-1], committed_final=committed[-1],
+                max_abs_diff_final={k: abs(metrics[-1][k] - committed[-1][k]) for k in keys},
+                same_steps=metrics[-1]["step"] == committed[-1]["step"])
+    write_json(RESULTS / run["name"] / "regenerated.json", info)
 
 
 def job_quick_every_epoch(run: dict) -> None:
@@ -159,6 +167,8 @@ def run_job(kind: str, name: str) -> None:
     run = next(r for r in runs() if r["name"] == name)
     if kind == "pretrain":
         job_pretrain(run)
+    elif kind == "regenerate":
+        job_regenerate(run)
     elif kind == "quick-every-epoch":
         job_quick_every_epoch(run)
     else:
@@ -167,13 +177,23 @@ def run_job(kind: str, name: str) -> None:
 
 # ---- the driver ----------------------------------------------------------------------------------------------------
 
+def _checkpointed(run: dict) -> bool:
+    "Whether the run's final checkpoint is in its workdir (evaluations restore it)."
+    pre = read_result(run, "pretrain.json")
+    return pre is not None and (WORK / run["name"] / "checkpoints" / str(pre["steps"])).is_dir()
+
+
 def todo(run: dict) -> list[str]:
-    "The jobs of `run` whose result is missing (pre-training first)."
-    out = RESULTS / run["name"]
-    jobs = [] if run["method"] in FLOORS or read_result(out / "pretrain.json", run) else ["pretrain"]
+    """The jobs of `run` whose result is missing, pre-training first. An evaluation added to plan.py after the run's
+    checkpoints were lost (another machine) needs them back first: 'regenerate' pre-trains the same config again,
+    deterministically, into the workdir, and records how closely it matches the committed run (`regenerated.json`),
+    without touching the committed pre-training results."""
+    jobs = [] if run["method"] in FLOORS or read_result(run, "pretrain.json") else ["pretrain"]
     for e in run["evals"]:
-        if not read_result(out / (f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json"), run):
+        if not read_result(run, f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json"):
             jobs.append(e)
+    if jobs and not jobs[0] == "pretrain" and run["method"] not in FLOORS and not _checkpointed(run):
+        jobs.insert(0, "regenerate")
     return jobs
 
 
@@ -197,7 +217,7 @@ def main(argv=None) -> None:
         for kind in jobs:
             if args.only not in (None, kind):
                 continue
-            if kind != "pretrain" and "pretrain" in todo(run):   # with --only: an evaluation needs its pre-training
+            if kind not in ("pretrain", "regenerate") and {"pretrain", "regenerate"} & set(todo(run)):   # --only
                 print(f"{run['name']}: {kind} skipped: not pre-trained yet")
                 continue
             if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:

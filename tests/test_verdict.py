@@ -19,13 +19,48 @@ def test_overlap_is_not_resolved():
     assert verdict([0.80, 0.85, 0.90], [0.79, 0.84, 0.89]) == NOT_RESOLVED
 
 
-def test_margin_is_two_standard_errors():
-    # d = 0.1; var of [x-s, x, x+s] is s², b has none: SE = s / sqrt(3), so d > 2 SE  <=>  s < 0.1 * sqrt(3) / 2 = 0.0866
-    b = [0.0, 0.0, 0.0]
-    assert verdict([0.1 - 0.08, 0.1, 0.1 + 0.08], b) == HOLDS
-    assert verdict([0.1 - 0.09, 0.1, 0.1 + 0.09], b) == NOT_RESOLVED
-    d, se = difference([0.04, 0.1, 0.16], b)
-    assert d == pytest.approx(0.1) and se == pytest.approx(0.06 / 3 ** 0.5)
+def test_margin_is_welchs_t_quantile():
+    import numpy as np
+    from scipy import stats
+    from verdict import false_positive_rate, margin, welch_dof
+    spread3 = np.array([-1.0, 0.0, 1.0])                   # var 1: SE = sqrt(2/3) * s with s the scale
+    s = 0.01
+    se3 = s * (2 / 3) ** 0.5
+    b = list(s * spread3)
+    assert welch_dof(list(0.5 + s * spread3), b) == pytest.approx(4.0)             # equal variances, n = 3 each
+    # n = 3 each, d = 2.3 SE: "holds" under a fixed 2 SE margin, not under t(0.975, 4) = 2.776
+    assert verdict(list(2.3 * se3 + s * spread3), b) == NOT_RESOLVED
+    assert verdict(list(2.9 * se3 + s * spread3), b) == HOLDS
+    assert verdict(b, list(2.9 * se3 + s * spread3)) == CONTRADICTED
+    # n = 5 each, d = 3 SE: holds (t(0.975, 8) = 2.306)
+    spread5 = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])         # var 2.5 s²: SE = s with n = 5 a side
+    b5 = list(s * spread5)
+    d, se = difference(list(0.03 + s * spread5), b5)
+    assert se == pytest.approx(s) and welch_dof(list(0.03 + s * spread5), b5) == pytest.approx(8.0)
+    assert verdict(list(3 * s + s * spread5), b5) == HOLDS
+    assert verdict(list(2.2 * s + s * spread5), b5) == NOT_RESOLVED
+    # one side without spread: ν = n − 1 of the other; the margin is t(0.975, 2) · SE
+    a = list(0.1 + s * spread3)
+    assert welch_dof(a, [0.0] * 3) == pytest.approx(2.0)
+    assert margin(a, [0.0] * 3) == pytest.approx(stats.t.ppf(0.975, 2) * s / 3 ** 0.5)
+    # zero variance on both sides: any difference is beyond the margin, none is not resolved
+    assert margin([0.8] * 3, [0.7] * 3) == 0.0
+    assert verdict([0.8] * 3, [0.7] * 3) == HOLDS and verdict([0.7] * 3, [0.8] * 3) == CONTRADICTED
+    assert verdict([0.8] * 3, [0.8] * 3) == NOT_RESOLVED
+    assert verdict([0.8] * 3, [0.8] * 3, "~", tol=0.01) == HOLDS
+    assert false_positive_rate(3, 3) == 0.025 and false_positive_rate(2, 5) == 0.0
+
+
+def test_false_positive_rate_is_what_the_rule_gives_under_the_null():
+    """Monte Carlo: a '>' claim with no true difference, 3 seeds a side, is called 'holds' at most 2.5% of the time
+    (Welch's test is a little conservative at equal variances), where the old fixed 2 SE margin gave ≈ 6%."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8_000, 2, 3))
+    rate = np.mean([verdict(list(a), list(b)) == HOLDS for a, b in x])
+    d = x[:, 0].mean(1) - x[:, 1].mean(1)
+    old = np.mean(d > 2 * np.sqrt((x[:, 0].var(1, ddof=1) + x[:, 1].var(1, ddof=1)) / 3))
+    assert 0.010 < rate < 0.027 and 0.05 < old < 0.075, (rate, old)
 
 
 def test_fewer_than_three_seeds_is_at_most_indicative():
