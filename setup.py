@@ -11,7 +11,8 @@ setuptools.setup(
     description=cfg["description"],
     author=cfg["author"],
     license="Apache-2.0",
-    packages=setuptools.find_packages(include=["can", "can.*"]),
+    packages=setuptools.find_packages(include=["can", "can.*", "paper_figures"]),   # paper_figures: importable by its notebooks and the tests
+    package_data={"can": ["weights/*.safetensors", "weights/*.json", "weights/README.md"]},   # the shipped encoder
     python_requires=">=" + cfg["min_python"],
     install_requires=cfg["requirements"].split(),
     extras_require={"dev": cfg["dev_requirements"].split()},

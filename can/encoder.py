@@ -9,18 +9,18 @@ import json
 from pathlib import Path
 
 import jax
-import ml_collections
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load, save
 
 import can
-from .eval import load_run
+from .checkpoint import atomic_write, load_run
 from .model import build_model
-from .pretrain import atomic_write, provenance
+from .presets import upgrade_config
+from .provenance import provenance
 from .probe import extract_features, feature_fn
 
-WEIGHTS_DIR = Path(can.__file__).resolve().parent.parent / "weights"   # encoders shipped with the repository
+WEIGHTS_DIR = Path(can.__file__).resolve().parent / "weights"   # encoders shipped in the package (package data)
 
 # %% auto #0
 __all__ = ['WEIGHTS_DIR', 'export_encoder', 'load_encoder']
@@ -51,7 +51,7 @@ def _read_weights(path: Path):
         with safe_open(str(path), "numpy") as f:         # the header alone: a truncated file fails here
             meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
         params = _nest(load(path.read_bytes()))
-        cfg = ml_collections.ConfigDict(meta["config"])
+        cfg = upgrade_config(meta["config"])
         if set(params) != {"encoder"}:
             raise KeyError(f"tensors {sorted(params)}")
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
@@ -73,7 +73,7 @@ def _resolve(source):
     raise FileNotFoundError(
         f"source={str(source)!r} is neither a pre-training run directory (with config.json and checkpoints/), a "
         f"checkpoint (<run>/checkpoints/<step>), an exported .safetensors file, nor 'default'" +
-        ("; the default encoder is not in this checkout (weights/default-can.safetensors)" if str(source) == "default" else ""))
+        ("; the default encoder is not in this checkout (can/weights/default-can.safetensors)" if str(source) == "default" else ""))
 
 # %% ../nbs/14_encoder.ipynb #01d0c2c5
 def export_encoder(source, path) -> Path:
@@ -93,7 +93,7 @@ def export_encoder(source, path) -> Path:
 
 def load_encoder(source="default", batch_size: int = 1000, progress: bool | None = None, features: str = "gap"):
     """A function images [N, S, S, C] (uint8 [0, 255] or float [0, 1]) -> features, compiled once, from a run
-    directory, a checkpoint, a .safetensors file, or 'default' (the encoder shipped in `weights/`). `features`:
+    directory, a checkpoint, a .safetensors file, or 'default' (the encoder shipped in `can/weights/`). `features`:
     'gap' [N, D] (the paper's: GAP of the final tokens) or 'last4' [N, 4D] (the GAP of each of the last 4 blocks)."""
     cfg, params, origin = _resolve(source)
     model = build_model(cfg)

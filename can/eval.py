@@ -5,32 +5,19 @@
 # %% ../nbs/09_eval.ipynb #4872119c
 from __future__ import annotations
 
-import json
-import math
-import time
-from pathlib import Path
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 import pandas as pd
 
 from .augment import mae_view
 from .data import data_source, load_arrays
-from .masking import patchify
-from .model import build_model
-from .presets import decode_variant
-from .pretrain import restore_intact
-from .probe import extract_features
-from .train import abstract_state, make_mesh, make_optimizer
 
 # %% auto #0
-__all__ = ['RECIPES', 'eval_recipe', 'load_run', 'digits_arrays', 'eval_arrays', 'knn_eval', 'LinearHead', 'linear_probe',
-           'fewshot_indices', 'ridge_probe', 'fewshot_eval']
+__all__ = ['RECIPES', 'eval_recipe', 'digits_arrays', 'eval_arrays', 'knn_eval', 'LinearHead', 'linear_probe', 'fewshot_indices',
+           'ridge_probe', 'fewshot_eval']
 
 # %% ../nbs/09_eval.ipynb #428bff0a
 RECIPES = {
@@ -69,28 +56,6 @@ def eval_recipe(protocol: str, scale: str = "default", **overrides) -> dict:
         raise ValueError(f"unknown {protocol} parameter(s) {unknown}; allowed: {sorted(r)}")
     r.update(overrides)
     return r
-
-# %% ../nbs/09_eval.ipynb #0f923571
-def load_run(checkpoint, step: int | None = None):
-    "(cfg, model, params, step) of the pre-training run in the workdir `checkpoint` (its latest step by default)."
-    workdir = Path(checkpoint)
-    if not (workdir / "config.json").exists():
-        raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds no config.json; allowed: the workdir of a "
-                                f"pre-training run (e.g. runs/default-can-seed0)")
-    cfg = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
-                                 options=ocp.CheckpointManagerOptions(create=False, read_only=True))
-    steps = mngr.all_steps()
-    if not steps or (step is not None and step not in steps):
-        raise FileNotFoundError(f"step={step!r} is not among the checkpoints of {workdir}; allowed: {sorted(steps)}")
-    model, mesh = build_model(cfg), make_mesh(1)
-    abstract = abstract_state(cfg, model, make_optimizer(cfg, 1), mesh)
-    if step is None:            # the newest that restores, with a warning for a damaged newer one
-        step, state = restore_intact(mngr, abstract, workdir, move_aside=False)
-    else:
-        state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
-    mngr.close()
-    return cfg, model, state.params, step
 
 # %% ../nbs/09_eval.ipynb #2f09dde7
 def digits_arrays(split: str, image_size: int = 32):

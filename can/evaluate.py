@@ -10,17 +10,16 @@ import os
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from .eval import eval_arrays, eval_recipe, fewshot_eval, knn_eval, linear_probe, load_run
+from .checkpoint import atomic_write, load_run
+from .eval import eval_arrays, eval_recipe, fewshot_eval, knn_eval, linear_probe
 from .finetune import finetune
 from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
-from .pretrain import atomic_write, provenance
+from .provenance import provenance
 from .probe import FEATURES, encoder_features, extract_features, quick_linear_probe
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer

@@ -8,8 +8,8 @@ from __future__ import annotations
 import ml_collections
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'get_config', 'num_patches', 'check_config',
-           'config_keys', 'check_parameters']
+__all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'upgrade_config', 'get_config',
+           'num_patches', 'check_config', 'config_keys', 'check_parameters']
 
 # %% ../nbs/00_presets.ipynb #b707c444
 VIT_SIZES = {  # name: (width, depth, mlp_dim, heads)
@@ -87,6 +87,15 @@ OPTIONAL = {
 def option(cfg, name: str):
     "The value of the optional switch `name` in `cfg` (its default when absent)."
     return cfg.get(name, OPTIONAL[name])
+
+
+def upgrade_config(stored: dict) -> ml_collections.ConfigDict:
+    """A config read back from a file (a run's config.json, an exported encoder), in today's form: a key added to the
+    base config after it was written takes its default (which is what that run trained with), then `check_config`.
+    Every reader of a stored config goes through here."""
+    cfg = ml_collections.ConfigDict({**_base(), **dict(stored)})
+    check_config(cfg)
+    return cfg
 
 
 def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_collections.ConfigDict:

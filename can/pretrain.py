@@ -5,152 +5,28 @@
 # %% ../nbs/08_pretrain.ipynb #d0f80318
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import fcntl
-import gc
-import inspect
 import json
-import logging
-import os
-import platform
-import re
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
-import traceback
-from pathlib import Path
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
-from jax.sharding import NamedSharding, PartitionSpec as P
 from tqdm.auto import tqdm
 
 from .augment import augment_fn
+from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, check_workdir, restore_intact,
+                            workdir_lock)
 from .data import data_source, make_loader
 from .model import build_model
 from .presets import check_config
+from .provenance import allocator_hint, provenance
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'atomic_write', 'check_workdir', 'WorkdirBusy',
-           'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'pretrain']
-
-# %% ../nbs/08_pretrain.ipynb #580b371c
-def cpu_allocator() -> str:
-    "The malloc this process runs with: a preloaded 'tcmalloc' or 'jemalloc', else 'glibc'."
-    preload = os.environ.get("LD_PRELOAD", "")
-    return next((name for name in ("tcmalloc", "jemalloc") if name in preload), "glibc")
-
-
-def allocator_hint() -> str | None:
-    "One line of advice when JAX runs on the CPU with glibc's malloc (see above), else None."
-    if jax.default_backend() != "cpu" or cpu_allocator() != "glibc":
-        return None
-    return ("note: XLA:CPU re-faults every step's temporaries under glibc malloc (about a third of the step on a "
-            "small machine); start the process with LD_PRELOAD=<path of libtcmalloc_minimal.so.4> (apt-get install "
-            "libtcmalloc-minimal4), as `make train` does.")
-
-# %% ../nbs/08_pretrain.ipynb #5b170ec0
-def _git(cwd, *args) -> str:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=cwd).stdout.strip()
-    except Exception:
-        return ""
-
-
-def code_changed(repo) -> bool:
-    """Whether the code in the git checkout around `repo` differs from its HEAD: any change to `can/`, or to the cells'
-    sources in `nbs/` (not to their outputs)."""
-    def sources(text):
-        try:
-            return ["".join(c["source"]) for c in json.loads(text)["cells"]]     # a list of lines or one string
-        except ValueError:
-            return None
-    root = Path(_git(repo, "rev-parse", "--show-toplevel") or repo)
-    changed = [l.split(None, 1)[1] for l in _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
-               .splitlines()]
-    return any(not f.endswith(".ipynb") or not (root / f).exists()
-               or sources((root / f).read_text()) != sources(_git(root, "show", f"HEAD:{f}")) for f in changed)
-
-
-def provenance(cfg=None) -> dict:
-    """git commit (and whether the code — `can/`, the cells' sources in `nbs/` — differed from it), device, versions,
-    time: attached to every result file. Result files rewritten by a run, and notebook outputs (`make notebooks`),
-    do not make it dirty."""
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()      # the package, or a notebook's folder
-    d = jax.devices()[0]
-    return {"git_commit": _git(here, "rev-parse", "HEAD"), "git_dirty": code_changed(here),
-            "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
-            "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
-            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
-
-# %% ../nbs/08_pretrain.ipynb #2db72e1c
-def atomic_write(path, data: str | bytes) -> None:
-    "Write `data` (text or bytes) to `path` so that a kill at any moment leaves the old file or the new one (temp + fsync + rename)."
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-# %% ../nbs/08_pretrain.ipynb #28b99110
-def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
-    """Create `workdir` with config.json, or check that the one there matches `cfg`.
-    override_config=True accepts a changed config (e.g. more epochs) and keeps the old one as config.<n>.json."""
-    workdir = Path(workdir)
-    path = workdir / "config.json"
-    want = json.loads(cfg.to_json())
-    if path.exists():
-        have = json.loads(path.read_text())
-        from can.presets import _base
-        default = _base()   # a key added to the config after the run started, at its default, changes nothing
-        diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k, default.get(k)))
-        if diff and not override_config:
-            detail = ", ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} asked" for k in diff)
-            raise ValueError(f"workdir={str(workdir)!r} holds a run with a different config ({detail}); "
-                             f"use another workdir, delete this one, or pass override_config=True")
-        if diff:
-            n = len(list(workdir.glob("config.*.json")))
-            path.rename(workdir / f"config.{n}.json")      # the history of a run stays readable
-            atomic_write(path, json.dumps(want, indent=1, sort_keys=True))
-    else:
-        workdir.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, json.dumps(want, indent=1, sort_keys=True))
-    return workdir
-
-# %% ../nbs/08_pretrain.ipynb #36f085a8
-class WorkdirBusy(RuntimeError):
-    "Another process is running in this workdir."
-
-
-@contextlib.contextmanager
-def workdir_lock(workdir):
-    "Hold `workdir` for this process (an exclusive `flock` on `<workdir>/.lock`), or raise `WorkdirBusy` at once."
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    f = open(workdir / ".lock", "a+")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        holder = f.read().strip() or "another process"
-        f.close()
-        raise WorkdirBusy(f"workdir={str(workdir)!r} is in use by {holder}; wait for that run to finish or stop it, "
-                          f"or use another workdir") from None
-    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}\n"); f.flush()
-    try:
-        yield workdir
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
+__all__ = ['pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #840bc7e1
 class _Preemption:
@@ -171,156 +47,6 @@ class _Preemption:
     def __exit__(self, *exc):
         for s, handler in self._previous.items():
             signal.signal(s, handler)
-
-# %% ../nbs/08_pretrain.ipynb #4813bb23
-class _OrbaxMuted(logging.Filter):
-    """While entered: orbax's error records, asyncio's reports of the writes orbax abandoned after a failure ("Task
-    exception was never retrieved") and their late callbacks ("Event loop is closed") are dropped, because a failed
-    save is reported once, from the main thread, by `_storage_fault` (an unreadable checkpoint by `restore_intact`).
-    Left muted when an error leaves (the process is ending, and the abandoned reads and writes report as they are
-    collected) and when `stay` is set (after `restore_intact` skipped a damaged checkpoint: same reason)."""
-    LOGGERS = ("absl", "asyncio")
-    SOURCES = ("orbax", "tensorstore", "array_serialization")    # orbax and the storage layers it reads through
-
-    def __init__(self):
-        super().__init__()
-        self.stay = False               # set: left installed at exit too (see restore_intact)
-
-    def _ours(self, text, exc=None, tb=None):
-        text += repr(exc) + "".join(traceback.format_tb(tb)) if exc is not None else ""
-        return any(s in text.lower() for s in self.SOURCES)
-
-    def filter(self, record):      # asyncio's reports carry the abandoned task's exception
-        exc, tb = record.exc_info[1:] if record.exc_info else (None, None)
-        return record.levelno < logging.ERROR or not self._ours(record.pathname + record.getMessage(), exc, tb)
-
-    def _unraisable(self, u):      # a closed loop's late callbacks; abandoned read coroutines closed by the collector
-        late = isinstance(u.exc_value, RuntimeError) and str(u.exc_value) == "Event loop is closed"
-        if not (late or self._ours(repr(u.object), u.exc_value, u.exc_traceback)):
-            self._previous(u)
-
-    def __enter__(self):
-        self._previous, sys.unraisablehook = sys.unraisablehook, self._unraisable
-        for name in self.LOGGERS:
-            logging.getLogger(name).addFilter(self)
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None and not self.stay:
-            sys.unraisablehook = self._previous
-            for name in self.LOGGERS:
-                logging.getLogger(name).removeFilter(self)
-
-
-def _os_cause(e: BaseException) -> str | None:
-    "The operating system's reason behind `e` or the exceptions it came from ('No space left on device'), else None."
-    while e is not None:
-        if isinstance(e, OSError) and e.errno:
-            return os.strerror(e.errno)
-        # tensorstore (orbax's storage layer) reports the OS error inside its status text
-        if m := re.search(r"os_error_code='?(\d+)|\[Errno (\d+)\]", str(e)):
-            return os.strerror(int(m.group(1) or m.group(2)))
-        e = e.__cause__ or e.__context__
-    return None
-
-
-def _pending_coroutines(obj, depth: int = 4) -> list:
-    """The never-started coroutines held by a function's closure, and those passed as arguments to them (inner ones
-    first), `depth` levels deep: closing only the outer one would leave the inner ones to be reported as never
-    awaited when they are freed."""
-    out = []
-    if asyncio.iscoroutine(obj):
-        frame = getattr(obj, "cr_frame", None)
-        for v in (frame.f_locals.values() if frame is not None and depth else ()):
-            for x in (v if isinstance(v, (list, tuple)) else (v,)):
-                out += _pending_coroutines(x, depth - 1)
-        return out + [obj]
-    if callable(obj) and depth:
-        for cell in getattr(obj, "__closure__", None) or ():
-            try:
-                out += _pending_coroutines(cell.cell_contents, depth - 1)
-            except ValueError:                           # an empty cell
-                pass
-    return out
-
-
-def _release_orbax_waits(timeout: float = 10.0):
-    """Let the threads of a failed orbax save end. When the step directory cannot even be created (EPERM, EROFS), the
-    save's other threads wait for a signal that never comes, up to orbax's coordination timeout (many minutes): the
-    process would print its one line and then hang at exit. Cancel them and send the signals they wait for (orbax's
-    own `_SignalingThread.cancel` does not wake a waiting thread; private API of the pinned orbax, hence the guard)."""
-    with contextlib.suppress(Exception):
-        from orbax.checkpoint._src.futures import future as ocf
-        waiting = [t for t in threading.enumerate() if isinstance(t, ocf._SignalingThread) and t.is_alive()]
-        for t in waiting:
-            t.cancel()
-            ocf.set_signals(t._receive_signals, operation_id=t._operation_id)
-        for t in waiting:
-            threading.Thread.join(t, timeout)
-            for coro in _pending_coroutines(getattr(t, "_target", None)):
-                if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
-                    coro.close()                     # never started: closed now, not reported as never awaited
-
-
-def _storage_fault(mngr, ckpt_dir: Path, step: int, cause: str):
-    "Stop the run after a failed write: drop the unfinished checkpoint, say in one line what is kept and what to do."
-    with contextlib.suppress(Exception):
-        mngr.close()                                     # waits for the other writes; their errors are the same one
-    _release_orbax_waits()
-    unfinished = sorted(ckpt_dir.glob("*.orbax-checkpoint-tmp*"))
-    for d in unfinished:
-        shutil.rmtree(d, ignore_errors=True)
-    left = [d.name for d in unfinished if d.exists()]        # a read-only or immutable directory keeps them
-    removed = [d.name for d in unfinished if d.name not in left]
-    good = max((int(d.name) for d in ckpt_dir.iterdir() if d.name.isdigit()), default=None)
-    print(f"Storage fault after step {step}: {cause} (in {ckpt_dir}). "
-          + (f"Removed the unfinished checkpoint {', '.join(removed)}; " if removed else "")
-          + (f"could not remove the unfinished {', '.join(left)} (it is ignored on resume); " if left else "")
-          + (f"the last good checkpoint is step {good}. " if good else "no checkpoint was kept yet. ")
-          + "Free space (or fix the directory's permissions) and run the same command again.",
-          file=sys.stderr, flush=True)
-    sys.exit(1)
-
-# %% ../nbs/08_pretrain.ipynb #5e3533f0
-class CheckpointDamaged(RuntimeError):
-    "No checkpoint of a run can be restored."
-
-
-def restore_intact(mngr, target, workdir, move_aside: bool = True):
-    """(step, state) of the newest checkpoint of `mngr` that restores onto `target`, or (0, None) if there is none.
-    Damaged ones are skipped with one warning line (and moved to <workdir>/damaged-checkpoints/ if `move_aside`)."""
-    workdir, damaged = Path(workdir), []
-    with _OrbaxMuted() as muted:
-        for step in sorted(mngr.all_steps(), reverse=True):
-            try:
-                state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
-                break
-            except Exception as e:                # tensorstore, msgpack, JSON, missing file: all mean "unreadable"
-                reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0]
-                damaged.append((step, reason[:160]))
-        else:
-            if damaged:
-                raise CheckpointDamaged(
-                    f"no intact checkpoint in {workdir / 'checkpoints'}: steps {[s for s, _ in damaged]} cannot be "
-                    f"read ({damaged[0][1]}); move that directory away (or delete it) to start the run again") from None
-            return 0, None
-        if damaged:
-            # orbax abandons the other reads of a failed restore in a closed event loop: they report ("Task exception
-            # was never retrieved", "Event loop is closed") when collected or when tensorstore calls back, at any
-            # later time. Collect what can be now, and stay muted for the rest: the warning below says it all.
-            muted.stay = True
-            gc.collect()
-    if damaged:
-        if move_aside:
-            (workdir / "damaged-checkpoints").mkdir(exist_ok=True)
-            for s, _ in damaged:
-                shutil.move(str(workdir / "checkpoints" / str(s)),
-                            str(workdir / "damaged-checkpoints" / f"{s}-{int(time.time())}"))
-            mngr.reload()
-        print(f"warning: checkpoint {', '.join(str(s) for s, _ in damaged)} in {workdir / 'checkpoints'} is damaged "
-              f"({damaged[0][1]}); " + ("moved to damaged-checkpoints/; " if move_aside else "") + f"using step {step}",
-              file=sys.stderr, flush=True)
-    return step, state
 
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,

@@ -11,13 +11,11 @@ from typing import Any, Callable
 import flax
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from .losses import can_loss
 from .masking import patchify, random_mask
-from .model import build_model
 from .presets import check_config, decode_variant, num_patches, option
 
 # %% auto #0

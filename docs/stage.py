@@ -4,7 +4,6 @@ The site is the repository as a reader meets it: the README as the index, the me
 outputs (`make notebooks` executes them), the paper-figures notebooks, tables and PNGs, the results' READMEs and
 figures, and an API page per module from its docstrings. Nothing is copied by hand: a new notebook or module appears
 on the next build. MathJax comes from npm (`mathjax_dir`), because the site must render math offline."""
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "_build" / "docs"
 COPY = ["README.md", "nbs/*.ipynb", "paper_figures/*.md", "paper_figures/*.ipynb", "paper_figures/**/*.png",
         "paper_figures/tables/*.md", "results/**/*.md", "results/**/*.png", "results/benchmark/*.ipynb",
-        "weights/README.md", "docs/*.md"]
+        "can/weights/README.md", "docs/*.md"]
 
 
 def stage(mathjax_dir: Path) -> list[str]:

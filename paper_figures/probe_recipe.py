@@ -27,17 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run_all import machine, write_json  # noqa: E402
+from can.data import data_source, load_arrays
+from can.eval import linear_probe
+from can.model import build_model
+from can.presets import get_config
+from can.probe import extract_features
+from can.provenance import provenance
+from can.train import init_state, make_mesh, make_optimizer
+from paper_figures.run_all import machine, write_json
 
-from can.data import data_source, load_arrays  # noqa: E402
-from can.eval import linear_probe  # noqa: E402
-from can.model import build_model  # noqa: E402
-from can.presets import get_config  # noqa: E402
-from can.pretrain import provenance  # noqa: E402
-from can.probe import extract_features  # noqa: E402
-from can.train import init_state, make_mesh, make_optimizer  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 OUT = HERE / "results" / "probe-recipe.json"
 GRID = [dict(trust_coefficient=0.001, batch_size=b, base_lr=lr, epochs=e, warmup_epochs=e / 10)
@@ -78,7 +77,7 @@ def grid(cfg, x, y):
 
 
 def stability(x, y, recipes):
-    from can.eval import load_run
+    from can.checkpoint import load_run
     rows = []
     for wd in sorted(Path("runs/paper/curve").glob("*-seed0")):
         cfg, model, params, step = load_run(wd)

@@ -8,15 +8,20 @@ from pathlib import Path
 
 import numpy as np
 
-from plan import FEWSHOT, missing, values
-from verdict import difference, gated_verdict
+from paper_figures.plan import FEWSHOT, missing, values
+from paper_figures.verdict import difference, gated_verdict
 
 PROBES = ("linear", "knn", "quick")         # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
+# The same linear probes on the 4-block features (the pixel row: the pixels' linear / quick). Shown beside PROBES in
+# every artefact and judged, but not required: a renderer is strict about PROBES, and a 4-block cell reads "not run"
+# until its evaluation is committed.
+PROBES4 = ("linear4", "quick4")
+ABLATION_PROBES = (*PROBES, "quick4")       # the ablation and sweep rows: the quick probe alone on 4-block features
 
 
 def has_floor(measure: str) -> bool:
     "Whether the raw-pixel row exists under the probe of `measure` (a probe of representations, not a loss)."
-    return measure in PROBES or measure.split("/")[0] in FEWSHOT
+    return measure in PROBES + PROBES4 or measure.split("/")[0] in FEWSHOT
 
 
 def require(keys, files, results: str, partial: bool, group: str) -> list[str]:
@@ -47,7 +52,7 @@ def judge(claims, results: str) -> list[dict]:
         verdict, note = gated_verdict(a, b, *floors, c.get("relation", ">"), c.get("tol"))
         d, se = difference(a, b) if a and b else (math.nan, math.nan)
         out.append({"id": c["id"], "artefact": c["artefact"], "claim": c["statement"], "paper": list(c["paper"]),
-                    "relation": c.get("relation", ">"), "tol": c.get("tol"),
+                    "a": list(c["a"]), "b": list(c["b"]), "relation": c.get("relation", ">"), "tol": c.get("tol"),
                     "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
                     "difference": None if math.isnan(d) else round(d, 5), "se": None if math.isnan(se) else round(se, 5),
                     "seeds": [len(a), len(b)], "verdict": verdict, "note": note})
@@ -58,13 +63,21 @@ def verdict_markdown(verdicts) -> str:
     "The claims as a markdown table: claim, paper, ours (means and seeds), difference ± SE, verdict."
     lines = ["| claim | paper | ours | difference ± SE | verdict |", "|---|---|---|---|---|"]
     for r in verdicts:
-        ours = (f"{r['ours'][0]:.4f} vs {r['ours'][1]:.4f} (n={r['seeds'][0]}, {r['seeds'][1]})"
+        # each side named by its run set (a, then b, as the claim compares them): "a 0.83 vs b 0.82"
+        na, nb = (r["a"][0], r["b"][0]) if "a" in r else ("a", "b")
+        ours = (f"{na} {r['ours'][0]:.4f} vs {nb} {r['ours'][1]:.4f} (n={r['seeds'][0]}, {r['seeds'][1]})"
                 if None not in r["ours"] else "no data")
         d, se = r.get("difference"), r.get("se")           # Figure 1's verdicts do not carry them
         diff = f"{d:+.4f} ± {se:.4f}" if se is not None else (f"{d:+.4f}" if d is not None else "—")
-        lines.append(f"| {r['claim']} | {r['paper'][0]} vs {r['paper'][1]} | {ours} | {diff} | "
+        repeats = f" (repeats `{r['repeats']}`)" if r.get("repeats") else ""
+        lines.append(f"| {r['claim']}{repeats} | {na} {r['paper'][0]} vs {nb} {r['paper'][1]} | {ours} | {diff} | "
                      f"**{r['verdict']}**{' — ' + r['note'] if r['note'] else ''} |")
     return "\n".join(lines)
+
+
+def comparison(r: dict) -> tuple:
+    "What a verdict compares: two claims with the same comparison of the same results are one finding."
+    return (tuple(r["a"]), tuple(r["b"]), r.get("relation", ">"), r.get("tol")) if "a" in r else (r["id"],)
 
 
 def write(out_dir: str, name: str, title: str, note: str, table_md: str, verdicts) -> Path:

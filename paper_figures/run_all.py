@@ -23,8 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).parent))
-from plan import EVALS, FLOORS, PRESET, result, runs  # noqa: E402
+from paper_figures.plan import EVALS, FLOORS, PRESET, result, runs  # noqa: E402
 
 RESULTS = Path("paper_figures/results")
 WORK = Path("runs/paper")
@@ -35,7 +34,7 @@ CODE = {}
 
 def write_json(path: Path, obj) -> None:
     "Atomically: a kill leaves the old file or the new one, never half of one."
-    from can.pretrain import atomic_write
+    from can.checkpoint import atomic_write
     if CODE and "git_commit" in obj:
         obj = {**obj, **CODE}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,13 +111,12 @@ def job_regenerate(run: dict) -> None:
 
 def job_quick_every_epoch(run: dict) -> None:
     "Figure 1's curve: the quick probe of the encoder at init (epoch 0) and after every epoch."
-    import jax
     import numpy as np
     from can.data import data_source, load_arrays
-    from can.eval import load_run
+    from can.checkpoint import load_run
     from can.model import build_model
     from can.presets import get_config
-    from can.pretrain import provenance
+    from can.provenance import provenance
     from can.probe import extract_features, quick_linear_probe
     from can.train import init_state, make_mesh, make_optimizer
     t0 = time.time()
@@ -160,7 +158,7 @@ def job_eval(run: dict, kind: str) -> None:
 
 
 def run_job(kind: str, name: str) -> None:
-    from can.pretrain import provenance
+    from can.provenance import provenance
     CODE.update({k: provenance()[k] for k in ("git_commit", "git_dirty")})
     CODE["driver_dirty"] = bool(subprocess.run(["git", "status", "--porcelain", "--", "paper_figures/*.py"],
                                                capture_output=True, text=True).stdout.strip())

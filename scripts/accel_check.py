@@ -94,7 +94,6 @@ def step_benchmark(preset: str, batch: int, steps: int, dtype: str, peak: float)
 def default_run(workdir: Path, steps: int, probe_train: int, probe_test: int | None) -> dict:
     "The default preset pre-trained for `steps` steps, then the quick probe of the train notebook (trained vs random)."
     from can.data import data_source, load_arrays
-    from can.model import build_model
     from can.presets import get_config
     from can.pretrain import pretrain
     from can.probe import extract_features, quick_linear_probe
@@ -181,7 +180,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default="/tmp/accel-check-run", help="the default run's workdir (removed first)")
     args = ap.parse_args(argv)
     import shutil
-    from can.pretrain import atomic_write, provenance
+    from can.checkpoint import atomic_write
+    from can.provenance import provenance
     t0 = time.time()
     accel = jax.default_backend() != "cpu"
     tiny = args.tiny

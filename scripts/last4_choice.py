@@ -23,7 +23,8 @@ def main() -> None:
     from can.encoder import load_encoder
     from can.model import build_model
     from can.presets import get_config
-    from can.pretrain import atomic_write, provenance
+    from can.checkpoint import atomic_write
+    from can.provenance import provenance
     from can.probe import FEATURES, extract_features, quick_linear_probe
     from can.train import init_state, make_mesh, make_optimizer
     t0 = time.time()
@@ -50,7 +51,7 @@ def main() -> None:
             probe("random init", seed, f, feats(xtr), feats(xte))
     for f in FEATURES:
         encode = load_encoder("default", features=f)
-        probe("CAN (weights/default-can.safetensors)", 0, f, encode(xtr), encode(xte))
+        probe("CAN (can/weights/default-can.safetensors)", 0, f, encode(xtr), encode(xte))
     full = {(r["encoder"], r["features"]): [] for r in rows}
     for r in rows:
         if r["train_images"] == len(xtr):

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from can.data import data_source
-from can.eval import eval_arrays, eval_recipe, fewshot_eval, fewshot_indices, knn_eval, linear_probe, load_run
+from can.checkpoint import check_workdir, load_run
+from can.eval import eval_arrays, eval_recipe, fewshot_eval, fewshot_indices, knn_eval, linear_probe
 from can.evaluate import evaluate
 from can.robustness import corrupt
-from can.pretrain import check_workdir, pretrain
+from can.pretrain import pretrain
 from can.masking import patchify, random_mask
 from can.losses import loss_weights
 from can.model import build_model

@@ -1,4 +1,4 @@
-"""The pretrained encoder shipped in `weights/` loads in a fresh clone, without training, and is what its sidecar says."""
+"""The pretrained encoder shipped in `can/weights/` loads in a fresh clone, without training, and is what its sidecar says."""
 import json
 import os
 import pathlib
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 ROOT = pathlib.Path(__file__).parents[1]
-WEIGHTS = ROOT / "weights" / "default-can.safetensors"
+WEIGHTS = ROOT / "can" / "weights" / "default-can.safetensors"
 
 CLONE_SNIPPET = """
 import sys, numpy as np, can

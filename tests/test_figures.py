@@ -22,7 +22,9 @@ def test_table1_renders_with_a_computed_verdict(tmp_path):
     p = render("table1", tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]
     verdicts = json.loads((tmp_path / "out" / "table1-verdicts.json").read_text())
-    assert verdicts[0]["verdict"] in ("holds", "contradicted") and abs(verdicts[0]["ours"] - 1.716) < 0.01
+    ours = verdicts[0]["ours"]
+    assert abs(ours - 1.716) < 0.01                                   # XLA's count of the compiled ViT-L/16 steps
+    assert verdicts[0]["verdict"] == "holds"                          # within 5% of the paper's 1.70: the rule's answer
     assert "| CAN      | ViT-L" in (tmp_path / "out" / "table1.md").read_text()
 
 
@@ -32,8 +34,7 @@ def test_fig1_fails_without_its_results(tmp_path):
 
 
 def test_fig1_fails_on_results_made_with_another_config(tmp_path):
-    sys.path.insert(0, str(FIGS))
-    from plan import expected_config, runs
+    from paper_figures.plan import expected_config, runs
     for run in runs("curve"):
         d = tmp_path / "res" / run["name"]
         d.mkdir(parents=True)
@@ -53,9 +54,8 @@ def test_tables_fail_without_results(name, tmp_path):
 
 def test_table2_verdicts_follow_the_numbers(tmp_path):
     "Synthetic results: CAN clearly above MAE over 3 seeds -> holds; SimCLR below the pixel row -> not resolved."
-    sys.path.insert(0, str(FIGS))
-    from plan import expected_config, expected_recipe, members
-    acc = {"can": [0.86, 0.87, 0.86], "mae": [0.845, 0.85, 0.845], "simclr": [0.70, 0.71, 0.70],
+    from paper_figures.plan import expected_config, expected_recipe, members
+    acc = {"can": [0.87, 0.875, 0.87], "mae": [0.85, 0.855, 0.85], "simclr": [0.70, 0.71, 0.70],
            "pixels": [0.84, 0.84, 0.84], "random": [0.75, 0.76, 0.75]}
     for key, xs in acc.items():
         for run, x in zip(members(key), xs):
@@ -75,8 +75,7 @@ def test_table2_verdicts_follow_the_numbers(tmp_path):
 
 def test_fig4_draws_and_judges_synthetic_fewshot_results(tmp_path):
     "CAN clearly above MAE and SimCLR over 3 seeds on every few-shot task: every ridge claim holds."
-    sys.path.insert(0, str(FIGS))
-    from plan import FEWSHOT, expected_config, expected_recipe, members
+    from paper_figures.plan import FEWSHOT, expected_config, expected_recipe, members
     base = {"can": 0.80, "mae": 0.70, "simclr": 0.72, "random": 0.60, "pixels": 0.65}
     for key, acc in base.items():
         for s, run in enumerate(members(key)):
@@ -96,10 +95,9 @@ def test_fig4_draws_and_judges_synthetic_fewshot_results(tmp_path):
 
 def test_every_claim_compares_planned_runs_with_a_valid_rule():
     "A claim naming a run set that plan.py does not make would render as 'no data' for ever; catch it here."
-    sys.path.insert(0, str(FIGS))
-    from claims import CLAIMS
-    from plan import RUNS
-    from verdict import verdict
+    from paper_figures.claims import CLAIMS
+    from paper_figures.plan import RUNS
+    from paper_figures.verdict import verdict
     keys = {r["key"] for r in RUNS}
     ids = [c["id"] for c in CLAIMS]
     assert len(ids) == len(set(ids))
@@ -113,13 +111,12 @@ def test_every_claim_compares_planned_runs_with_a_valid_rule():
 def test_ablation_renderers_judge_synthetic_results(tmp_path):
     """Tables 4-5 and Figures 6-7 from synthetic results: every Table 4/5 claim built to hold holds (3 seeds), the
     one-seed sweep points are at most 'indicative', and each renderer refuses to run on missing results."""
-    sys.path.insert(0, str(FIGS))
-    from plan import RUNS, expected_config, expected_recipe
+    from paper_figures.plan import RUNS, expected_config, expected_features, expected_recipe
     acc = {"pixels": 0.80, "abl-full": 0.86, "abl-none": 0.83, "abl-noise": 0.85, "abl-noise-loss": 0.84,
            "abl-clean": 0.82, "abl-an": 0.81, "abl-cn": 0.845, "abl-simclr": 0.85, "abl-simclr-mask25": 0.84,
            "abl-simclr-mask50": 0.83, "abl-simclr-mask75": 0.82, "abl-mask25": 0.85, "abl-mask75": 0.84,
            "abl-linfonce01": 0.85, "abl-linfonce10": 0.85, "abl-linfonce30": 0.83, "abl-sigma025": 0.85,
-           "abl-sigma10": 0.85, "abl-sigma20": 0.84, "abl-lam03": 0.858, "abl-lam05": 0.859, "abl-lam09": 0.861}
+           "abl-sigma10": 0.85, "abl-sigma20": 0.84, "abl-lam03": 0.86, "abl-lam05": 0.859, "abl-lam09": 0.861}
     for name in ("table4", "table5", "fig6", "fig7"):
         p = render(name, tmp_path, results=tmp_path / "none")
         assert p.returncode != 0 and "run_all.py --group" in p.stderr + p.stdout, name
@@ -129,8 +126,9 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
         d = tmp_path / "res" / run["name"]
         d.mkdir(parents=True)
         seed = run["overrides"]["seed"]
-        for probe in ("linear", "knn", "quick"):
+        for probe in ("linear", "knn", "quick", "quick4"):
             (d / f"eval-{probe}.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe(probe),
+                                                               "features": expected_features(probe),
                                                                "rows": [{"test_acc": acc[run["key"]] + 0.002 * seed}]}))
     verdicts = {}
     for name in ("table4", "table5", "fig6", "fig7"):
@@ -139,15 +137,14 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
         verdicts.update({v["id"]: v["verdict"] for v in json.loads((tmp_path / "out" / f"{name}-verdicts.json").read_text())})
     assert [i for i, v in verdicts.items() if i.startswith(("t4-", "t5-")) and v != "holds"] == []
     assert verdicts["f7-linfonce03-over-0-linear"] == "holds"                    # 3 seeds on both sides
-    assert verdicts["f6-simclr-over-simclr-mask50-knn"] == "indicative"          # one seed each
+    assert verdicts["f6-simclr-over-simclr-mask50-knn"] == "holds"               # plan.SWEEP_SEEDS: 3 seeds each
     assert verdicts["f6-can-mask50-over-mask75-quick"] == "holds"              # plan.SWEEP_SEEDS: 3 seeds at 75%
-    assert verdicts["f7-lam03-near-07-linear"] == "indicative"                   # within LAM_TOL, one seed
+    assert verdicts["f7-lam03-near-07-linear"] == "holds"       # d = 0: d ± t(0.975, 4)·SE = ±0.0045 within LAM_TOL
     assert (tmp_path / "out" / "fig7.png").stat().st_size > 10_000 and "| Full " in (tmp_path / "out" / "table4.md").read_text()
 
 
 def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     "The driver's order: pre-training, then the run's evaluations in the same call; with --only, none before it."
-    sys.path.insert(0, str(FIGS))
     import run_all
     run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
     done, ran = set(), []
@@ -167,8 +164,7 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
 def test_fig5_needs_its_pilots_and_judges_robustness_absolute_and_relative(tmp_path):
     """Figure 5 refuses to render without the fine-tuning pilots; with synthetic robustness results it judges the mean
     corrupted accuracy and the same relative to clean separately (SimCLR: best corrupted accuracy, worst relative)."""
-    sys.path.insert(0, str(FIGS))
-    from plan import expected_config, expected_recipe, members
+    from paper_figures.plan import expected_config, expected_recipe, members
     assert "finetune-length" in (p := render("fig5", tmp_path, results=tmp_path / "none")).stderr + p.stdout
     def put(run, kind, rows):
         d = tmp_path / "res" / run["name"]
@@ -197,21 +193,28 @@ def test_fig5_needs_its_pilots_and_judges_robustness_absolute_and_relative(tmp_p
 
 def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp_path):
     "claims.md copies the verdicts: one row per artefact with its counts, every claim's line, nothing judged anew."
-    sys.path.insert(0, str(FIGS))
-    from summary import summary
+    from paper_figures.summary import summary
     (tmp_path / "tables").mkdir()
     (tmp_path / "figures").mkdir()
     row = dict(artefact="table4", paper=[68.9, 67.9], ours=[0.83, 0.82], difference=0.01, se=0.002, seeds=[3, 3],
-               note="")
+               note="", relation=">", tol=None)
     (tmp_path / "tables" / "table4-verdicts.json").write_text(json.dumps(
-        [dict(row, claim="Full > None", verdict="holds"), dict(row, claim="Full > AN", verdict="holds"),
-         dict(row, claim="Full > CN", verdict="not resolved")]))
+        [dict(row, id="n", a=["abl-full", "quick"], b=["abl-none", "quick"], claim="Full > None", verdict="holds"),
+         dict(row, id="an", a=["abl-full", "quick"], b=["abl-an", "quick"], claim="Full > AN", verdict="holds"),
+         dict(row, id="cn", a=["abl-full", "quick"], b=["abl-cn", "quick"], claim="Full > CN", verdict="not resolved")]))
+    (tmp_path / "tables" / "table5-verdicts.json").write_text(json.dumps(      # Table 4's "Full > None" again
+        [dict(row, id="ca", a=["abl-full", "quick"], b=["abl-none", "quick"], claim="CAN > CA", verdict="holds",
+              artefact="table5")]))
     (tmp_path / "tables" / "table1-verdicts.json").write_text(json.dumps(
-        [dict(artefact="table1", claim="SimCLR/CAN FLOPs", paper=1.7, ours=1.716, rule="|ours/paper - 1| <= 5%",
-              verdict="holds")]))
+        [dict(id="flops", artefact="table1", claim="SimCLR/CAN FLOPs", paper=1.7, ours=1.716,
+              rule="|ours/paper - 1| <= 5%", verdict="holds")]))
     page = summary(tmp_path, in_progress=["table4"])
-    assert "| table4 (in progress) | 3 | 2 | 1 |" in page and "| **all** | 4 | 3 | 1 |" in page
-    assert "| Full > CN | 68.9 vs 67.9 | 0.8300 vs 0.8200 (n=3, 3) | +0.0100 ± 0.0020 | **not resolved** |" in page
+    # the repeat is shown in Table 5 but counted once; chance holds: 2.5% for each distinct claim with 3 seeds a side
+    assert "| table4 (in progress) | 3 | 2 | 1 | 0.08 |" in page and "| table5 | 0 |" in page
+    assert "| **all** | 4 | 3 | 1 | 0.08 |" in page and "5 claims shown, 4 distinct" in page
+    assert "| CAN > CA (repeats `n`) |" in page
+    assert ("| Full > CN | abl-full 68.9 vs abl-cn 67.9 | abl-full 0.8300 vs abl-cn 0.8200 (n=3, 3) | +0.0100 ± 0.0020 "
+            "| **not resolved** |") in page                             # each side named by its run set
     assert "&#124;ours/paper - 1&#124;" in page                        # a pipe in a rule does not break the table
     assert page.index("## table1") < page.index("## table4")           # the paper's order
     (tmp_path / "figures" / "fig9-verdicts.json").write_text("[]")
@@ -221,8 +224,7 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
 
 def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
     "compute.md: job hours add every job; k jobs side by side share the machine 1/k each; unplaced segments count in full."
-    sys.path.insert(0, str(FIGS))
-    from compute import compute, jobs, machine_s
+    from paper_figures.compute import compute, jobs, machine_s
 
     def put(path, **d):
         p = tmp_path / path

@@ -31,3 +31,19 @@ def test_every_notebook_is_valid_nbformat_with_unique_cell_ids():
         ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]   # as saved: nbformat's reader repairs them
         assert len(ids) == len(set(ids)), (path, sorted({i for i in ids if ids.count(i) > 1}))
         nbformat.validate(nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT))
+
+
+def test_the_wheel_ships_the_default_encoder(tmp_path):
+    "load_encoder('default') must work from an installed wheel too, not only from an editable checkout."
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+    src = tmp_path / "src"       # a copy: setuptools writes build/ beside the sources
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "runs", ".cache", "_build", "build",
+                                                             "*.egg-info", ".accel", "paper_figures", "results"))
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                          str(tmp_path), str(src)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    assert {"can/weights/default-can.safetensors", "can/weights/default-can.json", "can/encoder.py"} <= set(names)

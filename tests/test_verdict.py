@@ -1,11 +1,8 @@
 """The verdict rule of paper_figures/ on synthetic numbers: every outcome is reachable and each one is right."""
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "paper_figures"))
-from verdict import (CONTRADICTED, HOLDS, INDICATIVE, INDICATIVE_REVERSED, NO_DATA, NOT_RESOLVED, difference,  # noqa
+from paper_figures.verdict import (CONTRADICTED, HOLDS, INDICATIVE, INDICATIVE_REVERSED, NO_DATA, NOT_RESOLVED, difference,  # noqa
                      verdict)
 
 
@@ -22,7 +19,7 @@ def test_overlap_is_not_resolved():
 def test_margin_is_welchs_t_quantile():
     import numpy as np
     from scipy import stats
-    from verdict import false_positive_rate, margin, welch_dof
+    from paper_figures.verdict import false_positive_rate, margin, welch_dof
     spread3 = np.array([-1.0, 0.0, 1.0])                   # var 1: SE = sqrt(2/3) * s with s the scale
     s = 0.01
     se3 = s * (2 / 3) ** 0.5
@@ -81,7 +78,7 @@ def test_within_tolerance():
 
 
 def test_an_encoder_below_the_pixel_row_leaves_the_claim_unresolved():
-    from verdict import gated_verdict
+    from paper_figures.verdict import gated_verdict
     a, b, pixels = [0.86, 0.87, 0.86], [0.80, 0.81, 0.80], [0.84, 0.84, 0.84]
     assert gated_verdict(a, b, None, None) == (HOLDS, "")                     # a claim not about representations
     assert gated_verdict(a, b, (a, pixels), (a, pixels)) == (HOLDS, "")

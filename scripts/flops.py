@@ -1,5 +1,5 @@
 """FLOPs per image at the paper's sizes from XLA's cost analysis (abstract inputs, 1 CPU device) and the analytic
-count: `.venv/bin/python results/flops/run.py` -> results/flops/flops.json (+ .csv)."""
+count: `.venv/bin/python scripts/flops.py` -> results/flops/flops.json (+ .csv)."""
 import json
 import time
 from pathlib import Path
@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from can.flops import flops_table
-from can.pretrain import provenance
+from can.provenance import provenance
 
 t0 = time.time()
-out = Path(__file__).parent
+out = Path(__file__).resolve().parent.parent / "results" / "flops"
 fwd = flops_table(("vit_s16", "vit_b16", "vit_l16", "vit_h14"), compile_step=False)
 step = flops_table(("vit_b16", "vit_l16"), compile_step=True)
 table = fwd.merge(step[["preset", "method", "train_step_xla"]], on=["preset", "method"], how="left")
