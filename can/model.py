@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from .masking import gather_tokens, restore_order
+from .masking import gather_tokens, num_masked, restore_order
 from .presets import decode_variant
 
 Dense = lambda *a, **kw: nn.Dense(*a, kernel_init=nn.initializers.xavier_uniform(), **kw)
@@ -192,7 +192,7 @@ def init_shapes(cfg, batch: int = 2):
     model = build_model(cfg)
     t = num_patches(cfg)
     p = decode_variant(cfg.variant)["patch_size"]
-    k = t - int(round(cfg.mask_ratio * t))
+    k = t - num_masked(t, cfg.mask_ratio)
     patches = jax.ShapeDtypeStruct((batch, t, p * p * cfg.channels), jnp.float32)
     ids_keep = jax.ShapeDtypeStruct((batch, k), jnp.int32)
     ids_restore = jax.ShapeDtypeStruct((batch, t), jnp.int32)

@@ -75,9 +75,8 @@ PRESETS = {
 _MAE_OPT = dict(base_lr=1.5e-4, weight_decay=0.05)  # He et al. (2022), used by the paper at every size
 
 # %% ../nbs/00_presets.ipynb #e8ea1138
-# Switches added for the ablations (Tables 4-5) after the main runs had been made. A config holds one only where it
-# differs from its default, so the configs of earlier runs -- and the committed results checked against them -- stay
-# what they were. Read them with `option(cfg, name)`.
+# Optional switches: a config holds one only where it differs from its default, so that a stored config written
+# without it, and every result checked against that config, stays equal to today's. Read them with `option(cfg, name)`.
 OPTIONAL = {
     "denoise_target": "noise",   # what the decoder predicts on visible patches: the added noise σe (paper) or "clean"
     "rec_loss": True,            # False: no reconstruction term (Table 5's CN), the other weights unchanged

@@ -15,7 +15,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from .losses import can_loss
-from .masking import patchify, random_mask
+from .masking import num_masked, patchify, random_mask
 from .presets import check_config, decode_variant, num_patches, option
 
 # %% auto #0
@@ -127,7 +127,7 @@ def param_spec(shape, fsdp: int, min_size: int = 2 ** 12) -> P:
 
 def _init_fn(cfg, model, tx):
     t, p = num_patches(cfg), decode_variant(cfg.variant)["patch_size"]
-    k = t - int(round(cfg.mask_ratio * t))
+    k = t - num_masked(t, cfg.mask_ratio)
     dummy = (jnp.zeros((2, t, p * p * cfg.channels)), jnp.tile(jnp.arange(k), (2, 1)),
              jnp.tile(jnp.arange(t), (2, 1)), jnp.zeros((2,)))
 

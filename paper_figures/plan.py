@@ -8,15 +8,10 @@ from __future__ import annotations
 PRESET = "default"
 SEEDS = (0, 1, 2)
 METHODS = ("can", "mae", "simclr")
-# Figure 1's curve: seed-0 runs of each method, probed at init and after every epoch (quick L-BFGS probe on 10 000
-# training images, with the raw-pixel row under the same probe), from which the main length is chosen. On the 2-core
-# AVX2 machine one epoch of the three methods takes ≈ 23 min end to end (CAN 8.5, MAE 2.2, SimCLR 12 min), so the
-# curve costs ≈ 1.9 h; the budget of the main comparison (≤ 6 h, 3 seeds × 3 methods, evaluations included) allows
-# at most ≈ 4–5 epochs per main run.
+# Figure 1's curve: seed-0 runs of each method, probed at init and after every epoch, from which the main length is
+# chosen; the main comparison (Tables 2-3, Figures 4-5) reuses them as its seed 0 at that length (README.md, "The main
+# length": where the curve flattens).
 CURVE_EPOCHS = 5
-# The main comparison (Tables 2-3, Figures 4-5): 3 seeds × 3 methods. The curve's quick probe is flat from epoch 3-4
-# (CAN .829 .833 .832, MAE .823 .827 .827 at epochs 3-5), so the main length is the curve's 5 epochs, and the curve
-# runs are the main runs of seed 0 (the same config): seeds 1 and 2 cost ≈ 3.8 h more.
 MAIN_EPOCHS = CURVE_EPOCHS
 
 
@@ -28,18 +23,11 @@ EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "
 EVALS["linear4"] = ("linear", {"features": "last4"})
 EVALS["quick4"] = ("quick", {"features": "last4"})
 FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
-# The fine-tuning length (Table 2's fine-tune rows, Figure 5): the 1-epoch Table-9 fine-tune ends far below the linear
-# probe (CAN seed 0: 0.61 vs 0.843). One pilot fine-tune of the CAN curve run records the test accuracy after each of
-# FINETUNE_PILOT_EPOCHS epochs (≈ 8 min per epoch on idle cores), from which the length is chosen or shown unaffordable.
+# Fine-tuning pilots on the CAN curve run (README.md, "Fine-tuning length"): the Table-9 recipe for 4 epochs, then the
+# same without the ImageNet augmentations for 2; each records the test accuracy after every epoch.
 FINETUNE_PILOT_EPOCHS = 4
 EVALS["finetune-length"] = ("finetune", {"epochs": FINETUNE_PILOT_EPOCHS})
-# Measured: 0.710, 0.726, 0.719 after epochs 1-3 of 4 -- flat, far below the probe. A second pilot asks whether the
-# recipe, not the length, is what holds it there: the same fine-tune without the ImageNet augmentations (crops of the
-# whole image, i.e. aspect-ratio jitter only; no RandAugment, no random erasing; flips kept), 2 epochs.
 EVALS["finetune-light-length"] = ("finetune", {"epochs": 2, "randaug": (0, 9), "erase_prob": 0.0, "crop_min_scale": 1.0})
-# Measured: 0.804, 0.814 -- better, still below the probe, rising ≈ 1 point per epoch. The decision (README, "Fine-tuning
-# length"): no fine-tune row for now -- one that beats the probe needs an unknown length > 2 epochs for each of the 12
-# encoders, beyond the budget the main comparison has spent; the two pilots are the measured reason.
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -61,24 +49,14 @@ RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f,
           "evals": ["linear", "knn", "quick", *FEWSHOT] + (["linear4", "quick4"] if f == "random" else [])}
          for f in FLOORS for s in SEEDS]
 
-# Table 3 compares final losses with every method at 50% masking (the paper's caption). Reconstruction: MAE at
-# mask_ratio 0.5, the main runs' length, against CAN's main runs (which mask 50%). InfoNCE: SimCLR at 0.5 for 5 epochs
-# would cost ≈ 4.5 h for its 3 seeds (SimCLR is the slowest method here), so that comparison is made at the ablation
-# length instead, against the full CAN of the ablations (`abl-simclr-mask50` below, also Figure 6's 50% point).
+# Table 3 compares final losses with every method at 50% masking (the paper's caption): MAE at 0.5 against CAN's main
+# runs (which mask 50%); SimCLR at 0.5 against the ablations' full CAN, at the ablation length (`abl-simclr-mask50`).
 RUNS += [_run("table3", "mae", s, MAIN_EPOCHS, ["linear"], key="mae-mask50", mask_ratio=0.5) for s in SEEDS]
 
 
 # ---- Paper figures II: the ablations and sweeps (Tables 4-5, Figures 6-7) -------------------------------------------
-# Length. The paper ablates at 100 epochs against 800-1600 for its main tables; ours must stay within 7 h for all of
-# them on this machine (CAN ≈ 8.5 min per epoch on idle cores + ≈ 3 min of probes per run). The floor decides the
-# lower end: a one-epoch CAN encoder scores what the raw pixels score under the quick probe (0.8054 vs 0.805), so every
-# verdict on it would be gated to "not resolved"; after 2 epochs of the curve CAN is 2.2 points above that row
-# (0.827). ABLATION_EPOCHS = 2 is the shortest length whose encoders are above the floor, on the curve's evidence; a
-# pilot (abl-full, seed 0) checks it under the linear and kNN probes first. At 2 epochs a run costs ≈ 17 min on idle
-# cores, ≈ 13 min of wall time when two run side by side (≈ 26 min each), so the 7 h buy ≈ 32 runs: Tables 4-5 at 3
-# seeds (7 CAN configurations, rows shared as the issue asks, and SimCLR at 50% masking: 24 runs), then the sweep
-# points that no table row provides (SWEEP, `run_all.py --group sweep`), one seed each unless SWEEP_SEEDS says more --
-# one-seed verdicts are at most "indicative" -- those a claim compares first, those that only draw a curve last.
+# Length: the shortest at which a CAN encoder is above the raw-pixel row (README.md, "Paper figures II"): at 1 epoch
+# it scores what the pixels score, so every verdict would be gated to "not resolved".
 ABLATION_EPOCHS = 2
 ABLATION_EVALS = ["linear", "knn", "quick", "quick4"]
 ABLATIONS = {                               # key -> overrides of CAN; the comment says which rows/points it is
@@ -91,8 +69,7 @@ ABLATIONS = {                               # key -> overrides of CAN; the comme
     "abl-cn": dict(rec_loss=False),                                   # T5 CN (other weights unchanged)
 }
 SWEEP = {                                   # key -> (method, overrides); seeds: SWEEP_SEEDS below
-    # the points a claim of claims.py compares (run first)
-    # (CAN points first: ≈ 1.6x cheaper than SimCLR's, so a chunk decides more claims)
+    # the points a claim of claims.py compares, run first, CAN's before SimCLR's (cheaper: a chunk decides more claims)
     "abl-mask75": ("can", dict(mask_ratio=0.75)),
     "abl-linfonce30": ("can", dict(lambda_infonce=0.3)),
     "abl-sigma025": ("can", dict(sigma_max=0.025)), "abl-sigma10": ("can", dict(sigma_max=0.1)),
@@ -110,7 +87,7 @@ RUNS += [_run("ablation", "can", s, ABLATION_EPOCHS, ABLATION_EVALS, key=k, **o)
 RUNS += [_run("ablation", "simclr", s, ABLATION_EPOCHS, ABLATION_EVALS, key="abl-simclr-mask50", mask_ratio=0.5)
          for s in SEEDS]
 # Every point a claim compares gets 3 seeds (a verdict, not an indication); the points that only draw a curve's shape
-# get seed 0 (paper_figures/README.md, "Sweeps": what each run cost and why this split).
+# get seed 0.
 SHAPE_ONLY = ("abl-mask25", "abl-simclr-mask25", "abl-linfonce01", "abl-linfonce10")
 SWEEP_SEEDS = {k: SEEDS for k in SWEEP if k not in SHAPE_ONLY}    # key -> seeds; the shape points: seed 0 only
 RUNS += [_run("sweep", m, s, ABLATION_EPOCHS, ABLATION_EVALS, key=k, **o)
