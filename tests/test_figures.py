@@ -145,7 +145,7 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
 
 def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     "The driver's order: pre-training, then the run's evaluations in the same call; with --only, none before it."
-    import run_all
+    from paper_figures import run_all
     run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
     done, ran = set(), []
     monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"]] if (r["name"], k) not in done])
@@ -245,10 +245,37 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     assert share[("a-seed1", "pretrain")] == pytest.approx(1800 + 3500 / 2 + 100 / 3)
     page = compute(tmp_path)
     assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 | 1.99 |" in page
-    assert "| Paper figures II (issue 13) | ablation, sweep | 3.00 | 1.99 | 7 |" in page
+    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page      # the groups it was charged
+    # a sweep run from issue 29's start and a 4-block evaluation are charged to those issues, not to their group's
+    put("sweep/s-seed0/eval-linear.json", wall_s=360, time_utc="2026-12-02T00:10:00Z")
+    put("ablation/a-seed0/eval-quick4.json", wall_s=720, time_utc="2026-12-02T01:10:00Z")
+    page = compute(tmp_path)
+    assert "| Sweeps (issue 29) | sweep | 0.10 | 0.10 | 3 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
+    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
     put("oops/x-seed0/pretrain.json", time_utc="2026-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="wall_s"):
         jobs(tmp_path)
+
+
+def test_driver_regenerates_lost_checkpoints_before_a_new_evaluation(tmp_path, monkeypatch):
+    "A run pre-trained on another machine, with an evaluation added since: its checkpoints come back first."
+    from paper_figures import run_all
+    from paper_figures.plan import expected_config, expected_features, expected_recipe
+    monkeypatch.setattr(run_all, "RESULTS", tmp_path / "res")
+    monkeypatch.setattr(run_all, "WORK", tmp_path / "work")
+    run = next(r for r in run_all.runs("ablation") if r["key"] == "abl-full")
+    d = tmp_path / "res" / run["name"]
+    d.mkdir(parents=True)
+    (d / "pretrain.json").write_text(json.dumps({"config": expected_config(run), "steps": 1874}))
+    for e in run["evals"][:-1]:                 # every evaluation but the last (quick4) is committed
+        (d / f"eval-{e}.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe(e),
+                                                      "features": expected_features(e), "rows": []}))
+    assert run_all.todo(run) == ["regenerate", run["evals"][-1]]
+    (tmp_path / "work" / run["name"] / "checkpoints" / "1874").mkdir(parents=True)
+    assert run_all.todo(run) == [run["evals"][-1]]                 # the checkpoint is there: evaluate it directly
+    (d / f"eval-{run['evals'][-1]}.json").write_text(json.dumps({"config": expected_config(run), "rows": [],
+                                                                 "recipe": expected_recipe("quick4"), "features": "gap"}))
+    assert run_all.todo(run) == [run["evals"][-1]]                 # made with the other features: not the planned one
