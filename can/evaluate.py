@@ -90,7 +90,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
         raise ValueError(f"dataset={dataset!r} is invalid; allowed: one dataset name for protocol={protocol!r}")
     arrays = lambda name, split, limit: eval_arrays(name, split, cfg.image_size, cfg.channels, data_dir or cfg.data_dir,
                                                     limit)
-    frames = []
+    frames, finetuned = [], None
     for name in datasets:
         xtr, ytr = arrays(name, "train", train_size)
         xte, yte = arrays(name, "test", test_size)
@@ -117,6 +117,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
             df = fewshot_eval(ftr(), ytr, fte(), yte, **recipe)
         else:
             res, predict = finetune(cfg, params["encoder"], xtr, ytr, xte, yte, seed=seed, **recipe)
+            finetuned = res             # 'robustness' keeps the fine-tune's own result: one fine-tune serves both
             df = (pd.DataFrame([res]) if protocol == "finetune" else robustness_eval(predict, xte, yte, seed=seed))
         df.insert(0, "dataset", name)
         frames.append(df)
@@ -126,7 +127,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     info = {"protocol": protocol, "features": features, "scale": scale, "recipe": recipe, "checkpoint": str(checkpoint),
             "checkpoint_step": step, "pretrain_method": cfg.method, "datasets": datasets, "train_size": train_size,
             "test_size": test_size, **provenance(cfg), "seed": seed, "wall_s": time.time() - t0,
-            "rows": json.loads(df.to_json(orient="records"))}
+            "rows": json.loads(df.to_json(orient="records")), **({"finetune": finetuned} if protocol == "robustness" else {})}
     floor = checkpoint in ("random", "pixels")
     out = Path(output) if output else (Path("runs") / checkpoint if floor else Path(checkpoint)) / f"eval-{protocol}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,18 +16,28 @@ MAIN_EPOCHS = CURVE_EPOCHS
 
 
 # The evaluations a run may list: kind -> (protocol of can.evaluate, recipe overrides); result eval-<kind>.json.
-EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "finetune": ("finetune", {}), "robustness": ("robustness", {}),
+# An override `scale` picks the recipe's scale (can.eval.RECIPES; default: PRESET's), `features` the frozen features.
+EVALS = {"linear": ("linear", {}), "knn": ("knn", {}), "quick": ("quick", {}), "finetune": ("finetune", {}),
          "fewshot": ("fewshot", {}), "fewshot-sgd": ("fewshot", {"solver": "sgd"})}
 # The 4-block features (can.probe.encoder_features 'last4'; paper_figures/README.md, "Two linear protocols"): the LARS
 # probe on them for the main comparison and its floors, the quick probe on them for the ablation and sweep rows.
 EVALS["linear4"] = ("linear", {"features": "last4"})
 EVALS["quick4"] = ("quick", {"features": "last4"})
 FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge probe and the appendix's SGD probe
-# Fine-tuning pilots on the CAN curve run (README.md, "Fine-tuning length"): the Table-9 recipe for 4 epochs, then the
-# same without the ImageNet augmentations for 2; each records the test accuracy after every epoch.
+# Fine-tuning (README.md, "Fine-tuning"). Table 2's fine-tune rows and Figure 5 come from one job per encoder:
+# 'robustness' fine-tunes with the small-data recipe (can.eval.RECIPES['finetune']['default']), records that result
+# (test accuracy after every epoch) and then the fine-tuned classifier on the corrupted test sets. The from-scratch row
+# is the same job on the random-init floor: same recipe, same epochs.
+EVALS["robustness"] = ("robustness", {})
+# The pilots that chose the recipe, on the CAN curve run only (and on scratch): issue 12's, Table 9's recipe at batch
+# 128 for 4 epochs, then without the ImageNet augmentations for 2 (both below the linear probe); then the small-data
+# recipe run for 5 epochs, to see whether the 3 of the recipe leave accuracy on the table.
+_TABLE9_AT_128 = {"scale": "full", "batch_size": 128, "warmup_epochs": 0.1}
 FINETUNE_PILOT_EPOCHS = 4
-EVALS["finetune-length"] = ("finetune", {"epochs": FINETUNE_PILOT_EPOCHS})
-EVALS["finetune-light-length"] = ("finetune", {"epochs": 2, "randaug": (0, 9), "erase_prob": 0.0, "crop_min_scale": 1.0})
+EVALS["finetune-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": FINETUNE_PILOT_EPOCHS})
+EVALS["finetune-light-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": 2, "randaug": (0, 9), "erase_prob": 0.0,
+                                               "crop_min_scale": 1.0})
+EVALS["finetune-pilot5"] = ("finetune", {"epochs": 5})
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -37,16 +47,18 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
             "overrides": {"seed": seed, "epochs": epochs, **overrides}, "evals": list(evals)}
 
 
-MAIN_EVALS = ["linear", "knn", "quick", *FEWSHOT, "linear4", "quick4"]
+MAIN_EVALS = ["linear", "knn", "quick", *FEWSHOT, "linear4", "quick4", "robustness"]
 RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", *MAIN_EVALS] +
-              (["finetune-length", "finetune-light-length"] if m == "can" else [])) for m in METHODS] +
+              (["finetune-length", "finetune-light-length", "finetune-pilot5"] if m == "can" else []))
+         for m in METHODS] +
         [_run("main", m, s, MAIN_EPOCHS, MAIN_EVALS) for s in SEEDS[1:] for m in METHODS])
 
 # The floors of Table 2 under the same probes: a random-init encoder (3 init seeds) and the raw pixels (3 probe seeds).
 FLOORS = ("random", "pixels")
 # The pixels are pixels: their row under the 4-block protocols is their row under linear / quick (`values`).
 RUNS += [{"name": f"floor/{f}-seed{s}", "group": "floor", "method": f, "key": f, "overrides": {"seed": s},
-          "evals": ["linear", "knn", "quick", *FEWSHOT] + (["linear4", "quick4"] if f == "random" else [])}
+          "evals": ["linear", "knn", "quick", *FEWSHOT] + (["linear4", "quick4", "robustness"] if f == "random" else [])
+                   + (["finetune-pilot5"] if (f, s) == ("random", 0) else [])}
          for f in FLOORS for s in SEEDS]
 
 # Table 3 compares final losses with every method at 50% masking (the paper's caption): MAE at 0.5 against CAN's main
@@ -144,14 +156,16 @@ def expected_recipe(kind: str) -> dict:
     import json
     from can.eval import eval_recipe
     protocol, overrides = EVALS[kind]
-    overrides = {k: v for k, v in overrides.items() if k != "features"}        # an argument of evaluate, not a recipe key
-    return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, PRESET, **overrides)))
+    overrides = dict(overrides)
+    overrides.pop("features", None)                  # an argument of evaluate, not a recipe key
+    scale = overrides.pop("scale", PRESET)
+    return json.loads(json.dumps(eval_recipe("finetune" if protocol == "robustness" else protocol, scale, **overrides)))
 
 
 def values(key: str, measure: str, results: str = "results") -> list[float]:
     """Per-seed values of `measure` for the runs of `key`, from the committed results (missing runs left out):
-    'linear', 'knn', 'quick', 'finetune' (test accuracy of that evaluation; 'quick' falls back on the curve's
-    quick probe after the last epoch),
+    'linear', 'knn', 'quick', 'linear4', 'quick4' (test accuracy of that evaluation; 'quick' falls back on the
+    curve's quick probe after the last epoch), 'finetune' (the fine-tuned test accuracy of the 'robustness' job),
     'fewshot/<dataset>/<shots>' or 'fewshot-sgd/...' (few-shot accuracy, mean over the draws), 'robustness/corrupted'
     or 'robustness/relative' (the fine-tuned model's mean accuracy on the corrupted test sets, absolute or divided by
     its clean accuracy) or a loss term of pre-training ('infonce', 'rec',
@@ -177,7 +191,11 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
             res = result(run, "quick-every-epoch.json", results)     # the curve's last epoch: the same probe
             if res is not None:
                 out.append(res["rows"][-1]["test_acc"])
-        elif measure in ("linear", "knn", "quick", "finetune", "linear4", "quick4"):
+        elif measure == "finetune":                # the fine-tune of the 'robustness' job (its clean test accuracy)
+            res = result(run, "eval-robustness.json", results)
+            if res is not None:
+                out.append(res["finetune"]["test_acc"])
+        elif measure in ("linear", "knn", "quick", "linear4", "quick4"):
             res = result(run, f"eval-{measure}.json", results)
             if res is not None:
                 out.append(res["rows"][0]["test_acc"])

@@ -55,7 +55,8 @@ def judge(claims, results: str) -> list[dict]:
                     "a": list(c["a"]), "b": list(c["b"]), "relation": c.get("relation", ">"), "tol": c.get("tol"),
                     "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
                     "difference": None if math.isnan(d) else round(d, 5), "se": None if math.isnan(se) else round(se, 5),
-                    "seeds": [len(a), len(b)], "verdict": verdict, "note": note})
+                    "seeds": [len(a), len(b)], "verdict": verdict, "note": note,
+                    **({"check": True} if c.get("check") else {})})     # a check of our recipe: shown, not counted
     return out
 
 

@@ -20,12 +20,20 @@ VERDICTS = ("holds", "contradicted", "not resolved", "indicative", "indicative, 
 
 def distinct(found: dict) -> None:
     """Mark each verdict that makes the same comparison of the same results as one before it (in ORDER): it is shown
-    in its artefact but counted once, with `repeats` naming the first."""
+    in its artefact but counted once, with `repeats` naming the first. Checks (`check`: a test of our recipe, not a
+    claim of the paper) are shown and never counted."""
     first = {}
     for a in ORDER:
         for r in found.get(a, []):
+            if r.get("check"):
+                continue
             r["repeats"] = first.get(comparison(r))
             first.setdefault(comparison(r), r["id"])
+
+
+def counted(rows) -> list[dict]:
+    "The verdicts that count: distinct claims of the paper (not repeats, not checks)."
+    return [r for r in rows if not r.get("repeats") and not r.get("check")]
 
 
 def expected_chance_holds(rows) -> float:
@@ -51,7 +59,9 @@ def summary(root: Path, in_progress=()) -> str:
         raise ValueError(f"verdicts of unknown artefacts {unknown}; allowed: {list(ORDER)}")
     names = [a for a in ORDER if a in found]
     distinct(found)
-    unique = {a: [r for r in found[a] if not r.get("repeats")] for a in names}
+    unique = {a: counted(found[a]) for a in names}
+    shown = sum(1 for a in names for r in found[a] if not r.get("check"))
+    checks = [r for a in names for r in found[a] if r.get("check")]
     seen = Counter(r["verdict"] for a in names for r in found[a])
     kinds = [k for k in VERDICTS if seen[k]] + sorted(set(seen) - set(VERDICTS))
     label = lambda a: a + (" (in progress)" if a in in_progress else "")
@@ -65,7 +75,8 @@ def summary(root: Path, in_progress=()) -> str:
              "still wait for some of their runs (`Makefile`, `IN_PROGRESS`): their verdicts judge what is committed so far.",
              "", f"**Distinct claims**: a claim that makes the same comparison of the same results as an earlier one "
              f"(e.g. Table 2's quick-probe rows are Figure 1's) is shown in each artefact, marked *repeats*, and "
-             f"counted once: {sum(map(len, found.values()))} claims shown, {len(every)} distinct. *Chance holds*: the "
+             f"counted once: {shown} claims shown, {len(every)} distinct ({len(checks)} checks of our recipes, "
+             f"e.g. a fine-tune above its own linear probe, are shown in their artefacts and not counted). *Chance holds*: the "
              f"holds to expect if no claim were true, the sum of the rule's per-claim false-positive rates (2.5% for "
              f"a claim with ≥ 3 seeds a side, 0 below).", ""]
     lines += _count_table("artefact", {label(a): unique[a] for a in names}, kinds)
@@ -92,9 +103,10 @@ def headline(root: Path) -> str:
     found = {p.name.removesuffix("-verdicts.json"): json.loads(p.read_text())
              for d in ("tables", "figures") for p in sorted((root / d).glob("*-verdicts.json"))}
     distinct(found)
-    every = [r for a in ORDER for r in found.get(a, []) if not r.get("repeats")]
+    every = [r for a in ORDER for r in counted(found.get(a, []))]
     c = Counter(r["verdict"] for r in every)
-    out = [f"Of {len(every)} distinct claims ({sum(map(len, found.values()))} shown across the artefacts): "
+    shown = sum(1 for rows in found.values() for r in rows if not r.get("check"))
+    out = [f"Of {len(every)} distinct claims ({shown} shown across the artefacts): "
            + ", ".join(f"{c[k]} {k}" for k in VERDICTS if c[k]) +
            f"; {expected_chance_holds(every):.1f} holds are expected by chance alone under the rule."]
     for k in ("holds", "contradicted"):

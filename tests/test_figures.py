@@ -161,34 +161,54 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     assert ran == [(k, run["name"]) for k in ["pretrain", *run["evals"]]]
 
 
-def test_fig5_needs_its_pilots_and_judges_robustness_absolute_and_relative(tmp_path):
-    """Figure 5 refuses to render without the fine-tuning pilots; with synthetic robustness results it judges the mean
-    corrupted accuracy and the same relative to clean separately (SimCLR: best corrupted accuracy, worst relative)."""
+def test_fig5_judges_the_fine_tuned_models_robustness_absolute_and_relative(tmp_path):
+    """Figure 5 refuses to render without its robustness results; with synthetic ones it judges the mean corrupted
+    accuracy and the same relative to clean separately (SimCLR: best corrupted accuracy, worst relative), and CAN
+    against the from-scratch row (the random-init floor fine-tuned); the pilots are drawn where they exist."""
     from paper_figures.plan import expected_config, expected_recipe, members
-    assert "finetune-length" in (p := render("fig5", tmp_path, results=tmp_path / "none")).stderr + p.stdout
-    def put(run, kind, rows):
+    assert "run_all.py" in (p := render("fig5", tmp_path, results=tmp_path / "none")).stderr + p.stdout
+    def put(run, kind, rows, **extra):
         d = tmp_path / "res" / run["name"]
         d.mkdir(parents=True, exist_ok=True)
         (d / f"eval-{kind}.json").write_text(json.dumps({"config": expected_config(run), "recipe": expected_recipe(kind),
-                                                         "rows": rows, "wall_s": 1.0}))
+                                                         "rows": rows, "wall_s": 1.0, **extra}))
     pilot = members("can")[0]
     put(pilot, "linear", [{"test_acc": 0.84}])
     put(pilot, "finetune-length", [{"test_acc": 0.73, "test_acc_by_epoch": [0.71, 0.72, 0.72, 0.73]}])
-    put(pilot, "finetune-light-length", [{"test_acc": 0.81, "test_acc_by_epoch": [0.80, 0.81]}])
     for run in members("pixels"):
         put(run, "linear", [{"test_acc": 0.844}])
-    clean_corrupted = {"can": (0.90, 0.72), "mae": (0.85, 0.60), "simclr": (0.99, 0.75)}   # relative 0.80, 0.71, 0.76
+    clean_corrupted = {"can": (0.90, 0.72), "mae": (0.85, 0.60), "simclr": (0.99, 0.75),     # relative 0.80, 0.71, 0.76
+                       "random": (0.82, 0.55)}                                               # 0.67
     for key, (clean, corrupted) in clean_corrupted.items():
         for s, run in enumerate(members(key)):
             rows = [{"corruption": "clean", "severity": 0, "test_acc": clean + 0.002 * s}] + [
                 {"corruption": c, "severity": k, "test_acc": corrupted + 0.002 * s} for c in "abcdefgh" for k in range(1, 6)]
-            put(run, "robustness", rows)
+            put(run, "robustness", rows, finetune={"test_acc": clean + 0.002 * s, "test_acc_by_epoch": [0.8, 0.85, clean]})
     p = render("fig5", tmp_path, results=tmp_path / "res")
     assert p.returncode == 0, p.stderr[-2000:]
     v = {r["id"]: r["verdict"] for r in json.loads((tmp_path / "out" / "fig5-verdicts.json").read_text())}
     assert v == {"f5-corrupted-can-over-mae": "holds", "f5-corrupted-can-over-simclr": "contradicted",
-                 "f5-relative-can-over-mae": "holds", "f5-relative-can-over-simclr": "holds"}, v
+                 "f5-corrupted-can-over-random": "holds", "f5-relative-can-over-mae": "holds",
+                 "f5-relative-can-over-simclr": "holds", "f5-relative-can-over-random": "holds"}, v
+    md = (tmp_path / "out" / "fig5.md").read_text()
+    assert "| from scratch | 82.2 ± 0.2 (n=3)" in md and "CAN, Table 9 recipe (batch 128)" in md
     assert (tmp_path / "out" / "fig5.png").stat().st_size > 10_000
+    # Table 2 reads the same jobs: the fine-tune rows, the from-scratch row and the checks of the recipe
+    for key in ("can", "mae", "simclr", "random", "pixels"):
+        for run in members(key):
+            put(run, "knn", [{"test_acc": 0.8}])
+            put(run, "linear", [{"test_acc": {"can": 0.845, "mae": 0.86}.get(key, 0.844)}])
+    p = render("table2", tmp_path, results=tmp_path / "res")
+    assert p.returncode == 0, p.stderr[-2000:]
+    t2 = {r["id"]: r for r in json.loads((tmp_path / "out" / "table2-verdicts.json").read_text())}
+    assert t2["t2-finetune-can-over-scratch"]["verdict"] == "holds"
+    assert t2["t2-finetune-simclr-over-scratch"]["verdict"] == "holds"
+    assert t2["t2-finetune-can-over-mae"]["verdict"] == "holds"
+    assert t2["t2-check-finetune-mae-over-mae"]["verdict"] == "contradicted" and t2["t2-check-finetune-mae-over-mae"]["check"]
+    assert t2["t2-check-finetune-can-over-pixels"]["verdict"] == "holds"
+    assert "check" not in t2["t2-finetune-can-over-mae"]
+    row = next(l for l in (tmp_path / "out" / "table2.md").read_text().splitlines() if l.startswith("| random init"))
+    assert "79.1" in row and "82.2 ± 0.2 (n=3)" in row
 
 
 def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp_path):
@@ -205,13 +225,17 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
     (tmp_path / "tables" / "table5-verdicts.json").write_text(json.dumps(      # Table 4's "Full > None" again
         [dict(row, id="ca", a=["abl-full", "quick"], b=["abl-none", "quick"], claim="CAN > CA", verdict="holds",
               artefact="table5")]))
+    (tmp_path / "figures" / "fig5-verdicts.json").write_text(json.dumps(      # a check of our recipe: shown, not counted
+        [dict(row, id="chk", a=["can", "finetune"], b=["can", "linear"], claim="check: CAN fine-tune > its probe",
+              verdict="holds", artefact="fig5", check=True)]))
     (tmp_path / "tables" / "table1-verdicts.json").write_text(json.dumps(
         [dict(id="flops", artefact="table1", claim="SimCLR/CAN FLOPs", paper=1.7, ours=1.716,
               rule="|ours/paper - 1| <= 5%", verdict="holds")]))
     page = summary(tmp_path, in_progress=["table4"])
     # the repeat is shown in Table 5 but counted once; chance holds: 2.5% for each distinct claim with 3 seeds a side
     assert "| table4 (in progress) | 3 | 2 | 1 | 0.08 |" in page and "| table5 | 0 |" in page
-    assert "| **all** | 4 | 3 | 1 | 0.08 |" in page and "5 claims shown, 4 distinct" in page
+    assert "| **all** | 4 | 3 | 1 | 0.08 |" in page and "5 claims shown, 4 distinct (1 checks" in page
+    assert "| fig5 | 0 |" in page and "| check: CAN fine-tune > its probe |" in page
     assert "| CAN > CA (repeats `n`) |" in page
     assert ("| Full > CN | abl-full 68.9 vs abl-cn 67.9 | abl-full 0.8300 vs abl-cn 0.8200 (n=3, 3) | +0.0100 ± 0.0020 "
             "| **not resolved** |") in page                             # each side named by its run set
@@ -252,6 +276,8 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     page = compute(tmp_path)
     assert "| Sweeps (issue 29) | sweep | 0.10 | 0.10 | 3 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
     assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page
+    put("main/m-seed1/eval-robustness.json", wall_s=1800, time_utc="2026-12-02T03:00:00Z")     # a fine-tune: issue 31
+    assert "| Fine-tuning (issue 31) | main | 0.50 | 0.50 | 5 |" in compute(tmp_path)
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
