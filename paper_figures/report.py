@@ -41,6 +41,23 @@ def cell(xs, scale: float = 100, digits: int = 1) -> str:
     return f"{scale * np.mean(xs):.{digits}f}{std} (n={len(xs)})"
 
 
+def sweep_markdown(table) -> str:
+    """A sweep's points (rows of panel, line, x, probe, seeds, mean, std) as markdown: one row per point, one column
+    per probe, 'mean ± std (n=k)' in %; then where each line peaks under each probe (the point of highest mean)."""
+    import pandas as pd
+    fmt = lambda r: ("not run" if not r.seeds else f"{100 * r['mean']:.1f}" +
+                     (f" ± {100 * r['std']:.1f}" if r.seeds > 1 else "") + f" (n={r.seeds})")
+    t = table.assign(cell=table.apply(fmt, axis=1))
+    points = pd.MultiIndex.from_frame(t[["panel", "line", "x"]].drop_duplicates())      # the sweep's own order
+    wide = t.pivot_table(index=["panel", "line", "x"], columns="probe", values="cell", aggfunc="first").reindex(points)
+    wide = wide[list(dict.fromkeys(t.probe))]
+    peaks = [f"- {panel}, {line}, {probe}: peaks at {g.loc[g['mean'].idxmax(), 'x']:g} "
+             f"({100 * g['mean'].max():.1f}, n={int(g.loc[g['mean'].idxmax(), 'seeds'])}; "
+             f"{len(g)} of {len(t[(t.panel == panel) & (t.line == line) & (t.probe == probe)])} points run)"
+             for (panel, line, probe), g in t.dropna(subset=["mean"]).groupby(["panel", "line", "probe"], sort=False)]
+    return wide.reset_index().to_markdown(index=False) + "\n\nWhere each curve peaks (highest mean over the points run):\n\n" + "\n".join(peaks)
+
+
 def judge(claims, results: str) -> list[dict]:
     """The verdict of each claim from the committed results: `verdict.gated_verdict` of its two run sets, with the
     raw-pixel row as the floor when its measure is a probe of representations (`has_floor`; losses have none)."""

@@ -141,6 +141,11 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
     assert verdicts["f6-can-mask50-over-mask75-quick"] == "holds"              # plan.SWEEP_SEEDS: 3 seeds at 75%
     assert verdicts["f7-lam03-near-07-linear"] == "holds"       # d = 0: d ± t(0.975, 4)·SE = ±0.0045 within LAM_TOL
     assert (tmp_path / "out" / "fig7.png").stat().st_size > 10_000 and "| Full " in (tmp_path / "out" / "table4.md").read_text()
+    # the shape of the curves, computed: CAN peaks at 50% here; λ's spread (0.863 - 0.861) is within LAM_TOL
+    f6, f7 = ((tmp_path / "out" / f"{n}.md").read_text() for n in ("fig6", "fig7"))
+    assert "- masking rate r, CAN, quick: peaks at 0.5 (86.2, n=3; 3 of 3 points run)" in f6
+    assert "| masking rate r | SimCLR | 0    | 85.2 ± 0.2 (n=3)" in f6
+    assert "quick: 0.20 points over 4 of 4 λ values (within 0.5)" in f7
 
 
 def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
