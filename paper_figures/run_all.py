@@ -4,6 +4,7 @@
     python paper_figures/run_all.py --group curve    # one group
     python paper_figures/run_all.py --max-hours 2    # start no new job after 2 h (a chunk; run again to go on)
     python paper_figures/run_all.py --runs 'main/*-seed2' --only pretrain   # some runs, one kind of job
+    python paper_figures/run_all.py --group sweep --max-hours 2 --commit    # commit each job's results as it ends
 
 Each job (a pre-training, or one evaluation of it) runs in its own process, resumes from its checkpoint if it was
 interrupted, and writes its small outputs atomically into `paper_figures/results/<run>/` when it finishes: commit
@@ -195,6 +196,15 @@ def todo(run: dict) -> list[str]:
     return jobs
 
 
+def commit(run: dict, kind: str) -> None:
+    """Commit the run's results folder alone (`git commit -- <folder>`: whatever else is staged stays staged), so that
+    a session that ends or a machine that goes leaves every finished job in git."""
+    folder = str(RESULTS / run["name"])
+    subprocess.run(["git", "add", "--", folder], check=True)
+    if subprocess.run(["git", "diff", "--cached", "--quiet", "--", folder]).returncode:      # something to commit
+        subprocess.run(["git", "commit", "-q", "-m", f"results: {run['name']} {kind}", "--", folder], check=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--group", default=None, help="only this group of plan.py")
@@ -202,6 +212,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-render", action="store_true", help="do not run `make figures` at the end")
     ap.add_argument("--only", default=None, help="only jobs of this kind (e.g. pretrain: evaluate later)")
     ap.add_argument("--runs", default="*", help="only runs whose name matches this glob (e.g. 'main/*-seed2')")
+    ap.add_argument("--commit", action="store_true", help="git-commit each job's results folder when the job ends")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.chdir(ROOT)
@@ -228,6 +239,8 @@ def main(argv=None) -> None:
                 print(f"{run['name']}: {kind} stopped before its end; run the same command again to go on")
                 return
             print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {time.time() - t:.0f} s", flush=True)
+            if args.commit:
+                commit(run, kind)
     if not args.no_render:
         subprocess.run(["make", "figures"], check=True)
 

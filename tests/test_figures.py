@@ -166,6 +166,29 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     assert ran == [(k, run["name"]) for k in ["pretrain", *run["evals"]]]
 
 
+def test_driver_commits_each_jobs_results_folder_alone(tmp_path, monkeypatch):
+    "--commit: after every job, its run's results folder is committed by itself (`-- folder`), nothing else."
+    from paper_figures import run_all
+    run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
+    done, calls = set(), []
+    monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"][:1]] if (r["name"], k) not in done])
+
+    class Done:
+        returncode = 1                        # `git diff --cached --quiet`: there is something to commit
+    def fake(cmd, check=False, **kw):
+        calls.append(cmd)
+        if "--job" in cmd:                     # a job's process: "writes" its result
+            done.add((cmd[-1], cmd[-2]))
+        return Done()
+    monkeypatch.setattr(run_all.subprocess, "run", fake)
+    run_all.main(["--runs", run["name"], "--no-render", "--commit"])
+    folder = str(run_all.RESULTS / run["name"])
+    commits = [c for c in calls if c[:2] == ["git", "commit"]]
+    assert [c[-2:] for c in commits] == [["--", folder]] * 2                 # one per job, the folder alone
+    assert commits[0][4] == f"results: {run['name']} pretrain" and commits[1][4] == f"results: {run['name']} {run['evals'][0]}"
+    assert ["git", "add", "--", folder] in calls
+
+
 def test_fig5_judges_the_fine_tuned_models_robustness_absolute_and_relative(tmp_path):
     """Figure 5 refuses to render without its robustness results; with synthetic ones it judges the mean corrupted
     accuracy and the same relative to clean separately (SimCLR: best corrupted accuracy, worst relative), and CAN
