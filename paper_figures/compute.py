@@ -19,16 +19,21 @@ from pathlib import Path
 # Which issue's budget a job is charged to, and that budget in hours of wall time. By group of runs (`plan.py`), except
 # the sweep runs made under issue 29 (from its start) and the 4-block evaluations of issue 32 (with the regenerated
 # checkpoints they need and the choice of features) and the fine-tunes of issue 31 (its pilots and the robustness
-# jobs), which cut across groups. A regenerated checkpoint serves both 32 and 31 and is charged to 32.
+# jobs), which cut across groups. A regenerated checkpoint serves both 32 and 31 and is charged to 32 until issue 32
+# ended (blocked on its budget, at the stop of 2026-12-02 12:45 UTC); from then on the regenerates and the 4-block
+# evaluations that come with them are run for issue 31's fine-tunes and are charged to 31.
 GROUPS = ("curve", "main", "floor", "table3", "probe-recipe", "ablation", "sweep", "last4-choice")
 ISSUES = {"Paper figures I (issue 12)": 6.0, "Paper figures II (issue 13)": 7.0, "Sweeps (issue 29)": 3.0,
           "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0}
 ISSUE_29_START = datetime(2026, 12, 1).timestamp()
+ISSUE_32_END = datetime(2026, 12, 2, 12, 45).timestamp()
 
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
     if r["kind"] in ("eval-robustness", "eval-finetune-pilot5"):
+        return "Fine-tuning (issue 31)"
+    if r["kind"] in ("eval-linear4", "eval-quick4", "regenerated") and (r["end"] or 0) >= ISSUE_32_END:
         return "Fine-tuning (issue 31)"
     if r["kind"] in ("eval-linear4", "eval-quick4", "regenerated") or r["group"] == "last4-choice":
         return "Verdicts (issue 32)"

@@ -306,6 +306,10 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page
     put("main/m-seed1/eval-robustness.json", wall_s=1800, time_utc="2026-12-02T03:00:00Z")     # a fine-tune: issue 31
     assert "| Fine-tuning (issue 31) | main | 0.50 | 0.50 | 5 |" in compute(tmp_path)
+    # a regenerate after issue 32 ended (12:45 UTC on 2026-12-02) is made for issue 31's fine-tunes: charged there
+    put("main/m-seed1/regenerated.json", wall_s=1800, time_utc="2026-12-02T14:00:00Z")
+    page = compute(tmp_path)
+    assert "| Fine-tuning (issue 31) | main | 1.00 | 1.00 | 5 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
