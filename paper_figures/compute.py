@@ -6,7 +6,7 @@
 Two numbers per issue: *job hours*, the sum of the jobs' wall times (a job that shared the 2 cores with another counts
 in full), and *machine hours*, the wall time the issue's budget is about: while k jobs ran together, each is charged
 1/k of that time, so the machine hours of all groups add up to the union of the jobs' intervals. A job's interval
-comes from its `time_utc` (an evaluation stamps it at its end, a pre-training at the start of its last segment); what cannot be placed (a resumed pre-training's earlier segments, the two-stage probe-recipe grid)
+comes from its `time_utc` (an evaluation stamps it at its end, a pre-training or a regenerate at the start of its last segment); what cannot be placed (a resumed pre-training's earlier segments, the two-stage probe-recipe grid)
 counts in full, so machine hours are an upper bound.
 """
 from __future__ import annotations
@@ -71,6 +71,8 @@ def interval(p: Path, d: dict) -> dict:
     if p.stem == "pretrain":
         seg = min(wall, _last_segment(p.with_name("metrics.jsonl"))) if p.with_name("metrics.jsonl").exists() else wall
         return {"start": t, "end": t + seg, "unplaced_s": wall - seg}
+    if p.stem == "regenerated":     # a pre-training too: stamped at its start (the metrics beside it are the committed run's)
+        return {"start": t, "end": t + wall, "unplaced_s": 0.0}
     return {"start": t - wall, "end": t, "unplaced_s": 0.0}
 
 
