@@ -27,15 +27,16 @@ ISSUES = {"Paper figures I (issue 12)": 6.0, "Paper figures II (issue 13)": 7.0,
           "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0}
 ISSUE_29_START = datetime(2026, 12, 1).timestamp()
 ISSUE_32_END = datetime(2026, 12, 2, 12, 45).timestamp()
+ISSUE_32_KINDS = ("eval-linear4", "eval-quick4", "regenerated")
 
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
     if r["kind"] in ("eval-robustness", "eval-finetune-pilot5"):
         return "Fine-tuning (issue 31)"
-    if r["kind"] in ("eval-linear4", "eval-quick4", "regenerated") and (r["end"] or 0) >= ISSUE_32_END:
+    if r["kind"] in ISSUE_32_KINDS and (r["end"] or 0) >= ISSUE_32_END:
         return "Fine-tuning (issue 31)"
-    if r["kind"] in ("eval-linear4", "eval-quick4", "regenerated") or r["group"] == "last4-choice":
+    if r["kind"] in ISSUE_32_KINDS or r["group"] == "last4-choice":
         return "Verdicts (issue 32)"
     if r["group"] == "sweep" and (r["end"] or 0) >= ISSUE_29_START:
         return "Sweeps (issue 29)"

@@ -1,5 +1,6 @@
 """The paper-figures renderers: they draw only from committed results, and refuse missing or mismatched ones."""
 import json
+from datetime import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -310,6 +311,8 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     put("main/m-seed1/regenerated.json", wall_s=1800, time_utc="2026-12-02T14:00:00Z")
     page = compute(tmp_path)
     assert "| Fine-tuning (issue 31) | main | 1.00 | 1.00 | 5 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
+    regen = next(r for r in jobs(tmp_path) if r["kind"] == "regenerated")      # stamped at its start: placed forward
+    assert regen["end"] - regen["start"] == 1800 and regen["start"] == datetime(2026, 12, 2, 14).timestamp()
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
