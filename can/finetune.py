@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from .augment import random_resized_crop
 from .masking import patchify
 from .model import Encoder
+from .probe import linear_head
 from .presets import decode_variant
 
 # %% auto #0
@@ -132,10 +133,11 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
              base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
              b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
              randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
-             num_classes: int | None = None, progress: bool = False):
+             lp_ft: bool = False, num_classes: int | None = None, progress: bool = False):
     """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
     (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
-    The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch."""
+    The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch.
+    `lp_ft`: LP-FT, the head starts as the linear probe of the frozen encoder (`test_acc_lp`: its test accuracy)."""
     v = decode_variant(cfg.variant)
     p = v["patch_size"]
     model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path), num_classes or
@@ -148,6 +150,11 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
     params = model.init(key, patchify(jnp.zeros((1, size, size, cfg.channels)), p))["params"]
     if encoder_params is not None:
         params = {**params, "encoder": encoder_params}
+    if lp_ft:   # the quick probe on the frozen encoder's GAP features of the un-augmented training images is the head
+        encode = jax.jit(lambda e, x: model.encoder.apply(
+            {"params": e}, patchify(x.astype(jnp.float32) / 255.0, p), deterministic=True)["pooled"])
+        f = np.concatenate([np.asarray(encode(params["encoder"], train_x[i:i + 1000])) for i in range(0, n, 1000)])
+        params = {**params, "head": linear_head(f, train_y, model.num_classes)}
     tx = finetune_optimizer(params, v["depth"], steps, lr=base_lr * batch_size / 256,
                             warmup_steps=int(warmup_epochs * steps_per_epoch), weight_decay=weight_decay,
                             b1=b1, b2=b2, layer_decay=layer_decay)
@@ -175,6 +182,7 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
                                for i in range(0, len(images), chunk)])
 
     # test accuracy after every whole epoch: one run shows how long fine-tuning must be (the schedule is the run's own)
+    lp = {"test_acc_lp": float(np.mean(labels_of(params, test_x) == test_y))} if lp_ft else {}
     rng, order, losses, by_epoch = np.random.default_rng(seed), np.empty(0, int), [], []
     for s in tqdm(range(steps), desc="finetune", disable=not progress):
         if len(order) < batch_size:
@@ -190,5 +198,5 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
 
     predict = lambda images: labels_of(params, images)
     result = {"test_acc": float(np.mean(predict(test_x) == test_y)), "steps": steps, "final_loss": float(losses[-10:].mean()),
-              "test_acc_by_epoch": by_epoch}
+              "test_acc_by_epoch": by_epoch, **lp}
     return result, predict

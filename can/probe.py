@@ -16,7 +16,7 @@ from .masking import patchify
 from .presets import decode_variant
 
 # %% auto #0
-__all__ = ['FEATURES', 'LAST_BLOCKS', 'encoder_features', 'feature_fn', 'extract_features', 'quick_linear_probe']
+__all__ = ['FEATURES', 'LAST_BLOCKS', 'encoder_features', 'feature_fn', 'extract_features', 'quick_linear_probe', 'linear_head']
 
 # %% ../nbs/07_probe.ipynb #e2d66041
 FEATURES = ("gap", "last4", "last4-norm")
@@ -67,12 +67,8 @@ def extract_features(cfg, model, params, images: np.ndarray, batch_size: int = 1
     return np.concatenate(out)
 
 # %% ../nbs/07_probe.ipynb #35c69c5c
-def quick_linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-4, steps: int = 300) -> dict:
-    "Multinomial logistic regression (L-BFGS) on standardised features -> train/test accuracy."
-    mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
-    xtr, xte = jnp.asarray((train_x - mu) / sd), jnp.asarray((test_x - mu) / sd)
-    ytr = jnp.asarray(train_y)
-    k = int(max(train_y.max(), test_y.max())) + 1
+def _fit_logistic(xtr, ytr, k: int, l2: float, steps: int) -> dict:
+    "Multinomial logistic regression on (already standardised) features, fitted full-batch with L-BFGS -> {'w', 'b'}."
     w0 = {"w": jnp.zeros((xtr.shape[1], k)), "b": jnp.zeros((k,))}
 
     def loss(w):
@@ -92,6 +88,22 @@ def quick_linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-4, steps
         (w, _), _ = jax.lax.scan(body, (w, opt.init(w)), None, length=steps)
         return w
 
-    w = fit(w0)
+    return fit(w0)
+
+
+def quick_linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-4, steps: int = 300) -> dict:
+    "Multinomial logistic regression (L-BFGS) on standardised features -> train/test accuracy."
+    mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
+    xtr, xte = jnp.asarray((train_x - mu) / sd), jnp.asarray((test_x - mu) / sd)
+    k = int(max(train_y.max(), test_y.max())) + 1
+    w = _fit_logistic(xtr, jnp.asarray(train_y), k, l2, steps)
     acc = lambda x, y: float(jnp.mean(jnp.argmax(x @ w["w"] + w["b"], -1) == jnp.asarray(y)))
     return {"train_acc": acc(xtr, train_y), "test_acc": acc(xte, test_y)}
+
+
+def linear_head(train_x, train_y, num_classes: int, l2: float = 1e-4, steps: int = 300) -> dict:
+    """The quick probe's classifier as a linear layer on the *raw* features -> {'kernel' [D, K], 'bias' [K]} (a Flax
+    Dense's parameters; LP-FT's head). The standardisation is folded in: ((x - mu) / sd) w + b = x (w / sd) + (b - (mu / sd) w)."""
+    mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
+    w = _fit_logistic(jnp.asarray((train_x - mu) / sd), jnp.asarray(train_y), num_classes, l2, steps)
+    return {"kernel": w["w"] / sd[:, None], "bias": w["b"] - (mu / sd) @ w["w"]}

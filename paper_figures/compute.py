@@ -12,6 +12,7 @@ counts in full, so machine hours are an upper bound.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ ISSUE_32_KINDS = ("eval-linear4", "eval-quick4", "regenerated")
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
-    if r["kind"] in ("eval-robustness", "eval-finetune-pilot5"):
+    if r["kind"] in ("eval-robustness", "eval-robustness-lpft", "eval-finetune-pilot5"):
         return "Fine-tuning (issue 31)"
     if r["kind"] in ISSUE_32_KINDS and (r["end"] or 0) >= ISSUE_32_END:
         return "Fine-tuning (issue 31)"
@@ -52,7 +53,8 @@ def jobs(results: Path) -> list[dict]:
         d = json.loads(p.read_text())
         if "wall_s" not in d:
             raise ValueError(f"{p} has no wall_s: every result records its wall time")
-        rows.append({"group": group, "run": run, "kind": p.stem, "wall_s": float(d["wall_s"]),
+        kind = re.sub(r"^regenerated-\d+$", "regenerated", p.stem)     # a checkpoint regenerated again, elsewhere
+        rows.append({"group": group, "run": run, "kind": kind, "wall_s": float(d["wall_s"]),
                      "device": f"{d.get('device', '?')} {d.get('cpu_model', '')}".strip(),
                      "images_per_s": d.get("images_per_s"), **interval(p, d)})
     return rows
@@ -72,7 +74,7 @@ def interval(p: Path, d: dict) -> dict:
     if p.stem == "pretrain":
         seg = min(wall, _last_segment(p.with_name("metrics.jsonl"))) if p.with_name("metrics.jsonl").exists() else wall
         return {"start": t, "end": t + seg, "unplaced_s": wall - seg}
-    if p.stem == "regenerated":     # a pre-training too: stamped at its start (the metrics beside it are the committed run's)
+    if p.stem.startswith("regenerated"):     # a pre-training too: stamped at its start (the metrics beside it are the committed run's)
         return {"start": t, "end": t + wall, "unplaced_s": 0.0}
     return {"start": t - wall, "end": t, "unplaced_s": 0.0}
 

@@ -38,6 +38,10 @@ EVALS["finetune-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": FINETUNE_PI
 EVALS["finetune-light-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": 2, "randaug": (0, 9), "erase_prob": 0.0,
                                                "crop_min_scale": 1.0})
 EVALS["finetune-pilot5"] = ("finetune", {"epochs": 5})
+# LP-FT (Kumar et al. 2022; can.finetune, `lp_ft`): the head starts as the quick probe of the frozen features. Piloted
+# as a whole 'robustness' job on the encoder whose fine-tune ended below its own probe (SimCLR, seed 0): a check of the
+# recipe against that encoder's own probe, not a comparison of methods.
+EVALS["robustness-lpft"] = ("robustness", {"lp_ft": True})
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -49,7 +53,8 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
 
 MAIN_EVALS = ["linear", "knn", "quick", *FEWSHOT, "linear4", "quick4", "robustness"]
 RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", *MAIN_EVALS] +
-              (["finetune-length", "finetune-light-length", "finetune-pilot5"] if m == "can" else []))
+              (["finetune-length", "finetune-light-length", "finetune-pilot5"] if m == "can" else []) +
+              (["robustness-lpft"] if m == "simclr" else []))
          for m in METHODS] +
         [_run("main", m, s, MAIN_EPOCHS, MAIN_EVALS) for s in SEEDS[1:] for m in METHODS])
 
@@ -119,6 +124,11 @@ def members(key: str) -> list[dict]:
     return out
 
 
+# Recipe keys added after results were committed, with the value those results were made with (the code had no such
+# stage then): `lp_ft` (LP-FT, issue 31) came after the first fine-tunes, which started from a zero-ish head.
+LEGACY_FINETUNE = {"lp_ft": False}
+
+
 def expected_config(run: dict) -> dict:
     "The full config a run must have been trained with."
     from can.presets import get_config
@@ -140,7 +150,10 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     res = json.loads(path.read_text())
     if res.get("config") != expected_config(run):
         raise ValueError(f"{path} was made with another config than plan.py's {run['name']}: rerun paper_figures/run_all.py")
-    if file.startswith("eval-") and (res.get("recipe"), res.get("features", "gap")) != (
+    recipe = res.get("recipe")
+    if isinstance(recipe, dict) and "layer_decay" in recipe:      # a fine-tune made before the recipe had LP-FT
+        recipe = {**recipe, **{k: v for k, v in LEGACY_FINETUNE.items() if k not in recipe}}
+    if file.startswith("eval-") and (recipe, res.get("features", "gap")) != (
             expected_recipe(file[5:-5]), expected_features(file[5:-5])):
         raise ValueError(f"{path} was made with another recipe than can.eval's: delete it and rerun paper_figures/run_all.py")
     return res

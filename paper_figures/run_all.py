@@ -107,7 +107,10 @@ def job_regenerate(run: dict) -> None:
     info.update(machine(), wall_s=_pretrain_wall(metrics), final=metrics[-1], committed_final=committed[-1],
                 max_abs_diff_final={k: abs(metrics[-1][k] - committed[-1][k]) for k in keys},
                 same_steps=metrics[-1]["step"] == committed[-1]["step"])
-    write_json(RESULTS / run["name"] / "regenerated.json", info)
+    out, n = RESULTS / run["name"] / "regenerated.json", 2
+    while out.exists():         # an earlier machine's regenerate stays: its hours were spent too (compute.md)
+        out, n = out.with_name(f"regenerated-{n}.json"), n + 1
+    write_json(out, info)
 
 
 def job_quick_every_epoch(run: dict) -> None:

@@ -313,6 +313,10 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     assert "| Fine-tuning (issue 31) | main | 1.00 | 1.00 | 5 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
     regen = next(r for r in jobs(tmp_path) if r["kind"] == "regenerated")      # stamped at its start: placed forward
     assert regen["end"] - regen["start"] == 1800 and regen["start"] == datetime(2026, 12, 2, 14).timestamp()
+    # the same checkpoints regenerated again on a later machine: both regenerates count, both as 'regenerated'
+    put("main/m-seed1/regenerated-2.json", wall_s=900, time_utc="2026-12-02T20:00:00Z")
+    assert "| Fine-tuning (issue 31) | main | 1.25 | 1.25 | 5 |" in compute(tmp_path)
+    assert sorted(r["kind"] for r in jobs(tmp_path) if r["run"] == "m-seed1") == ["eval-robustness", "regenerated", "regenerated"]
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
         compute(tmp_path)
@@ -340,3 +344,18 @@ def test_driver_regenerates_lost_checkpoints_before_a_new_evaluation(tmp_path, m
     (d / f"eval-{run['evals'][-1]}.json").write_text(json.dumps({"config": expected_config(run), "rows": [],
                                                                  "recipe": expected_recipe("quick4"), "features": "gap"}))
     assert run_all.todo(run) == [run["evals"][-1]]                 # made with the other features: not the planned one
+
+
+def test_a_finetune_made_before_lp_ft_reads_as_without_it(tmp_path):
+    "A committed fine-tune whose recipe predates the `lp_ft` key was made without LP-FT: it is that job, not the LP-FT one."
+    from paper_figures.plan import expected_config, expected_recipe, result, runs
+    run = next(r for r in runs("curve") if r["method"] == "simclr")
+    old = {k: v for k, v in expected_recipe("robustness").items() if k != "lp_ft"}
+    assert expected_recipe("robustness")["lp_ft"] is False and expected_recipe("robustness-lpft")["lp_ft"] is True
+    d = tmp_path / run["name"]
+    d.mkdir(parents=True)
+    for kind in ("robustness", "robustness-lpft"):
+        (d / f"eval-{kind}.json").write_text(json.dumps({"config": expected_config(run), "recipe": old, "rows": []}))
+    assert result(run, "eval-robustness.json", str(tmp_path))["rows"] == []
+    with pytest.raises(ValueError, match="another recipe"):
+        result(run, "eval-robustness-lpft.json", str(tmp_path))
