@@ -33,7 +33,7 @@ ISSUE_32_KINDS = ("eval-linear4", "eval-quick4", "regenerated")
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
-    if r["kind"] in ("eval-robustness", "eval-robustness-lpft", "eval-finetune-pilot5"):
+    if r["kind"] in ("eval-robustness", "eval-robustness-lpft", "eval-finetune-lpft-lr", "eval-finetune-pilot5"):
         return "Fine-tuning (issue 31)"
     if r["kind"] in ISSUE_32_KINDS and (r["end"] or 0) >= ISSUE_32_END:
         return "Fine-tuning (issue 31)"
