@@ -40,10 +40,10 @@ RECIPES = {
         # erasing, crops of at least half the image); with Table 9's recipe fine-tuning ends below the linear probe.
         "default": dict(epochs=3, batch_size=128, base_lr=4e-3, warmup_epochs=0.3, weight_decay=0.005, b1=0.9,
                         b2=0.999, label_smoothing=0.1, drop_path=0.1, layer_decay=0.75, randaug=(0, 0),
-                        erase_prob=0.0, crop_min_scale=0.5, lp_ft=False),
+                        erase_prob=0.0, crop_min_scale=0.5, lp_ft=False, standardise=False),
         "full": dict(epochs=100, batch_size=1024, base_lr=5e-4, warmup_epochs=5, weight_decay=0.005, b1=0.9,
                      b2=0.999, label_smoothing=0.1, drop_path=0.1, layer_decay=0.65, randaug=(2, 9),
-                     erase_prob=0.25, crop_min_scale=0.08, lp_ft=False)},
+                     erase_prob=0.25, crop_min_scale=0.08, lp_ft=False, standardise=False)},
 }
 
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .augment import random_resized_crop
 from .masking import patchify
 from .model import Encoder
-from .probe import linear_head
+from .probe import fold_standardisation, standardised_head
 from .presets import decode_variant
 
 # %% auto #0
@@ -96,14 +96,18 @@ def finetune_view(key, image, size: int, crop_min_scale: float = 0.08, randaug=(
 
 # %% ../nbs/10_finetune.ipynb #183ff493
 class Classifier(nn.Module):
-    "Pre-trained encoder (all patches, drop path) -> GAP -> linear head."
+    "Pre-trained encoder (all patches, drop path) -> GAP -> fixed standardisation -> linear head."
     encoder: Encoder
     num_classes: int
 
     @nn.compact
     def __call__(self, patches, train: bool = False):
         f = self.encoder(patches, deterministic=not train)["pooled"]
-        return nn.Dense(self.num_classes, kernel_init=nn.initializers.truncated_normal(2e-5), name="head")(f)
+        # (f - mu) / sd with mu, sd in their own collection: never trained, never decayed; the identity unless
+        # `finetune(standardise=True)` sets them from the frozen encoder's features
+        mu = self.variable("standardise", "mu", jnp.zeros, f.shape[-1:]).value
+        sd = self.variable("standardise", "sd", jnp.ones, f.shape[-1:]).value
+        return nn.Dense(self.num_classes, kernel_init=nn.initializers.truncated_normal(2e-5), name="head")((f - mu) / sd)
 
 
 def layerwise_lr_scales(params, depth: int, layer_decay: float):
@@ -133,11 +137,13 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
              base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
              b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
              randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
-             lp_ft: bool = False, num_classes: int | None = None, progress: bool = False):
+             lp_ft: bool = False, standardise: bool = False, num_classes: int | None = None, progress: bool = False):
     """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
     (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
     The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch.
-    `lp_ft`: LP-FT, the head starts as the linear probe of the frozen encoder (`test_acc_lp`: its test accuracy)."""
+    `lp_ft`: LP-FT, the head starts as the linear probe of the frozen encoder (`test_acc_lp`: its test accuracy).
+    `standardise`: the head reads the GAP features standardised by their mean and sd over the training images under
+    the frozen encoder, a fixed layer; without it the LP-FT head is the probe folded into one layer on raw features."""
     v = decode_variant(cfg.variant)
     p = v["patch_size"]
     model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path), num_classes or
@@ -147,14 +153,18 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
     steps_per_epoch = n // batch_size
     steps = max(1, int(round(epochs * steps_per_epoch)))
     key = jax.random.key(seed)
-    params = model.init(key, patchify(jnp.zeros((1, size, size, cfg.channels)), p))["params"]
+    variables = model.init(key, patchify(jnp.zeros((1, size, size, cfg.channels)), p))
+    params, stats = variables["params"], variables["standardise"]
     if encoder_params is not None:
         params = {**params, "encoder": encoder_params}
-    if lp_ft:   # the quick probe on the frozen encoder's GAP features of the un-augmented training images is the head
+    if lp_ft or standardise:   # the quick probe on the frozen encoder's GAP features of the un-augmented training images
         encode = jax.jit(lambda e, x: model.encoder.apply(
             {"params": e}, patchify(x.astype(jnp.float32) / 255.0, p), deterministic=True)["pooled"])
         f = np.concatenate([np.asarray(encode(params["encoder"], train_x[i:i + 1000])) for i in range(0, n, 1000)])
-        params = {**params, "head": linear_head(f, train_y, model.num_classes)}
+        head, fit = standardised_head(f, train_y, model.num_classes)
+        stats = {k: jnp.asarray(v) for k, v in fit.items()} if standardise else stats
+        if lp_ft:
+            params = {**params, "head": head if standardise else fold_standardisation(head, fit)}
     tx = finetune_optimizer(params, v["depth"], steps, lr=base_lr * batch_size / 256,
                             warmup_steps=int(warmup_epochs * steps_per_epoch), weight_decay=weight_decay,
                             b1=b1, b2=b2, layer_decay=layer_decay)
@@ -167,7 +177,8 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
             jax.random.split(k_aug, len(images)), images)
         targets = optax.smooth_labels(jax.nn.one_hot(labels, model.num_classes), label_smoothing)
         def loss_fn(p_):
-            logits = model.apply({"params": p_}, patchify(views, p), train=True, rngs={"dropout": k_drop})
+            logits = model.apply({"params": p_, "standardise": stats}, patchify(views, p), train=True,
+                                 rngs={"dropout": k_drop})
             return optax.softmax_cross_entropy(logits, targets).mean()
         loss, g = jax.value_and_grad(loss_fn)(params)
         u, opt = tx.update(g, opt, params)
@@ -175,7 +186,8 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
 
     @jax.jit
     def logits_fn(params, images):
-        return model.apply({"params": params}, patchify(images.astype(jnp.float32) / 255.0, p), train=False)
+        return model.apply({"params": params, "standardise": stats}, patchify(images.astype(jnp.float32) / 255.0, p),
+                           train=False)
 
     def labels_of(params, images, chunk: int = 1000):
         return np.concatenate([np.asarray(jnp.argmax(logits_fn(params, images[i:i + chunk]), -1))

@@ -29,11 +29,13 @@ ISSUES = {"Paper figures I (issue 12)": 6.0, "Paper figures II (issue 13)": 7.0,
 ISSUE_29_START = datetime(2026, 12, 1).timestamp()
 ISSUE_32_END = datetime(2026, 12, 2, 12, 45).timestamp()
 ISSUE_32_KINDS = ("eval-linear4", "eval-quick4", "regenerated")
+ISSUE_31_KINDS = ("eval-robustness", "eval-finetune-pilot5", "eval-robustness-lpft", "eval-finetune-lpft-lr",
+                  "eval-robustness-lpft-std", "eval-finetune-std")
 
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
-    if r["kind"] in ("eval-robustness", "eval-robustness-lpft", "eval-finetune-lpft-lr", "eval-finetune-pilot5"):
+    if r["kind"] in ISSUE_31_KINDS:
         return "Fine-tuning (issue 31)"
     if r["kind"] in ISSUE_32_KINDS and (r["end"] or 0) >= ISSUE_32_END:
         return "Fine-tuning (issue 31)"

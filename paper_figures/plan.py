@@ -46,6 +46,14 @@ EVALS["robustness-lpft"] = ("robustness", {"lp_ft": True})
 # plain fine-tune: the lr, not the head, is what moves the features. LP-FT's own setting (Kumar et al.: a small lr for
 # the fine-tuning stage, so that the good head keeps the features where they were) at a tenth of it:
 EVALS["finetune-lpft-lr"] = ("finetune", {"lp_ft": True, "base_lr": 4e-4})
+# Both fell by 11 points in the first epoch. The folded head is w / sd on features with sd 0.02-0.09 far from zero
+# (weights up to 54, biases up to 359), so AdamW's per-weight steps and weight decay act on a hypersensitive layer;
+# keeping the standardisation a fixed layer (`standardise`) gives the same first-step classifier with an O(1) head.
+EVALS["robustness-lpft-std"] = ("robustness", {"lp_ft": True, "standardise": True})
+# The same fixed layer without LP-FT: the plain recipe's near-zero head reading standardised features (MAE's probe puts
+# a BatchNorm without affine in front of its head for the same reason). Unlike LP-FT it could become every encoder's
+# recipe at no extra cost; piloted on the same encoder first.
+EVALS["finetune-std"] = ("finetune", {"standardise": True})
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -58,7 +66,7 @@ def _run(group, method, seed, epochs, evals, key=None, **overrides):
 MAIN_EVALS = ["linear", "knn", "quick", *FEWSHOT, "linear4", "quick4", "robustness"]
 RUNS = ([_run("curve", m, 0, CURVE_EPOCHS, ["quick-every-epoch", *MAIN_EVALS] +
               (["finetune-length", "finetune-light-length", "finetune-pilot5"] if m == "can" else []) +
-              (["robustness-lpft", "finetune-lpft-lr"] if m == "simclr" else []))
+              (["robustness-lpft", "finetune-lpft-lr", "robustness-lpft-std", "finetune-std"] if m == "simclr" else []))
          for m in METHODS] +
         [_run("main", m, s, MAIN_EPOCHS, MAIN_EVALS) for s in SEEDS[1:] for m in METHODS])
 
@@ -129,8 +137,9 @@ def members(key: str) -> list[dict]:
 
 
 # Recipe keys added after results were committed, with the value those results were made with (the code had no such
-# stage then): `lp_ft` (LP-FT, issue 31) came after the first fine-tunes, which started from a zero-ish head.
-LEGACY_FINETUNE = {"lp_ft": False}
+# stage then): `lp_ft` (LP-FT, issue 31) came after the first fine-tunes, which started from a zero-ish head, and
+# `standardise` after the first LP-FT pilots, which folded the standardisation into the head.
+LEGACY_FINETUNE = {"lp_ft": False, "standardise": False}
 
 
 def expected_config(run: dict) -> dict:

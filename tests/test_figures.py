@@ -350,8 +350,9 @@ def test_a_finetune_made_before_lp_ft_reads_as_without_it(tmp_path):
     "A committed fine-tune whose recipe predates the `lp_ft` key was made without LP-FT: it is that job, not the LP-FT one."
     from paper_figures.plan import expected_config, expected_recipe, result, runs
     run = next(r for r in runs("curve") if r["method"] == "simclr")
-    old = {k: v for k, v in expected_recipe("robustness").items() if k != "lp_ft"}
+    old = {k: v for k, v in expected_recipe("robustness").items() if k not in ("lp_ft", "standardise")}
     assert expected_recipe("robustness")["lp_ft"] is False and expected_recipe("robustness-lpft")["lp_ft"] is True
+    assert expected_recipe("robustness-lpft")["standardise"] is False and expected_recipe("robustness-lpft-std")["standardise"]
     d = tmp_path / run["name"]
     d.mkdir(parents=True)
     for kind in ("robustness", "robustness-lpft"):
