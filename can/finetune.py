@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .augment import random_resized_crop
 from .masking import patchify
 from .model import Encoder
-from .probe import fold_standardisation, standardised_head
+from .probe import fold_standardisation, standardisation, standardised_head
 from .presets import decode_variant
 
 # %% auto #0
@@ -161,7 +161,8 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
         encode = jax.jit(lambda e, x: model.encoder.apply(
             {"params": e}, patchify(x.astype(jnp.float32) / 255.0, p), deterministic=True)["pooled"])
         f = np.concatenate([np.asarray(encode(params["encoder"], train_x[i:i + 1000])) for i in range(0, n, 1000)])
-        head, fit = standardised_head(f, train_y, model.num_classes)
+        # without LP-FT only the statistics are needed: no probe is fitted
+        head, fit = standardised_head(f, train_y, model.num_classes) if lp_ft else (None, standardisation(f))
         stats = {k: jnp.asarray(v) for k, v in fit.items()} if standardise else stats
         if lp_ft:
             params = {**params, "head": head if standardise else fold_standardisation(head, fit)}

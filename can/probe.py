@@ -17,7 +17,7 @@ from .presets import decode_variant
 
 # %% auto #0
 __all__ = ['FEATURES', 'LAST_BLOCKS', 'encoder_features', 'feature_fn', 'extract_features', 'quick_linear_probe',
-           'standardised_head', 'fold_standardisation']
+           'standardisation', 'standardised_head', 'fold_standardisation']
 
 # %% ../nbs/07_probe.ipynb #e2d66041
 FEATURES = ("gap", "last4", "last4-norm")
@@ -102,12 +102,18 @@ def quick_linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-4, steps
     return {"train_acc": acc(xtr, train_y), "test_acc": acc(xte, test_y)}
 
 
+def standardisation(train_x) -> dict:
+    "The probe's standardisation of features [N, D] -> {'mu' [D], 'sd' [D]}: x -> (x - mu) / sd."
+    return {"mu": train_x.mean(0), "sd": train_x.std(0) + 1e-6}
+
+
 def standardised_head(train_x, train_y, num_classes: int, l2: float = 1e-4, steps: int = 300) -> tuple[dict, dict]:
     """The quick probe's classifier and its standardisation -> (head {'kernel' [D, K], 'bias' [K]}, a Flax Dense's
     parameters; stats {'mu' [D], 'sd' [D]}): logits = ((x - mu) / sd) kernel + bias. LP-FT's head."""
-    mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
+    stats = standardisation(train_x)
+    mu, sd = stats["mu"], stats["sd"]
     w = _fit_logistic(jnp.asarray((train_x - mu) / sd), jnp.asarray(train_y), num_classes, l2, steps)
-    return {"kernel": w["w"], "bias": w["b"]}, {"mu": mu, "sd": sd}
+    return {"kernel": w["w"], "bias": w["b"]}, stats
 
 
 def fold_standardisation(head: dict, stats: dict) -> dict:
