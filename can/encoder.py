@@ -17,7 +17,7 @@ import can
 from .checkpoint import atomic_write, load_run
 from .model import build_model
 from .presets import upgrade_config
-from .provenance import provenance
+from .provenance import provenance, weights_fingerprint
 from .probe import extract_features, feature_fn
 
 WEIGHTS_DIR = Path(can.__file__).resolve().parent / "weights"   # encoders shipped in the package (package data)
@@ -83,7 +83,9 @@ def export_encoder(source, path) -> Path:
     if path.suffix != ".safetensors":
         raise ValueError(f"path={str(path)!r} is invalid; allowed: a file name ending in .safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"config": cfg.to_dict(), "provenance": {**provenance(), "exported_from": origin}}
+    meta = {"config": cfg.to_dict(), "provenance": {**provenance(), "exported_from": origin,
+                                                    "weights_fingerprint": weights_fingerprint(params)}}
+
     # atomically, as the sidecar: a kill mid-write must not leave a truncated weights file under the final name
     atomic_write(path, save(_flat({"encoder": params["encoder"]}), metadata={k: json.dumps(v) for k, v in meta.items()}))
     atomic_write(path.with_suffix(".json"), json.dumps(

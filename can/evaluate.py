@@ -19,7 +19,7 @@ from .finetune import finetune
 from .masking import patchify
 from .model import build_model
 from .presets import decode_variant, get_config
-from .provenance import provenance
+from .provenance import provenance, weights_fingerprint
 from .probe import FEATURES, encoder_features, extract_features, quick_linear_probe
 from .robustness import robustness_eval
 from .train import init_state, make_mesh, make_optimizer
@@ -125,7 +125,9 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     df.insert(0, "protocol", protocol)
     df.insert(1, "checkpoint", str(checkpoint))
     info = {"protocol": protocol, "features": features, "scale": scale, "recipe": recipe, "checkpoint": str(checkpoint),
-            "checkpoint_step": step, "pretrain_method": cfg.method, "datasets": datasets, "train_size": train_size,
+            "checkpoint_step": step, "weights_fingerprint": weights_fingerprint(params),     # what was evaluated
+            "pretrain_method": cfg.method, "datasets": datasets, "train_size": train_size,
+
             "test_size": test_size, **provenance(cfg), "seed": seed, "wall_s": time.time() - t0,
             "rows": json.loads(df.to_json(orient="records")), **({"finetune": finetuned} if protocol == "robustness" else {})}
     floor = checkpoint in ("random", "pixels")

@@ -22,7 +22,7 @@ from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, c
 from .data import data_source, make_loader
 from .model import build_model
 from .presets import check_config
-from .provenance import allocator_hint, provenance
+from .provenance import allocator_hint, provenance, weights_fingerprint
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
@@ -137,7 +137,9 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                 _storage_fault(mngr, workdir / "checkpoints", done, cause)
         preempted = bool(preemption.signum) and done < end      # a signal during the last step changes nothing
         info = {**prov, "steps": done, "total_steps": total, "resumed_from": start,
-                "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted}
+                "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted,
+                "weights_fingerprint": weights_fingerprint(state.params)}       # the encoder at `steps`
+
         atomic_write(workdir / "run.json", json.dumps(info, indent=1))
     if preempted:
         bar.close()

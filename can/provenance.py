@@ -15,7 +15,7 @@ from pathlib import Path
 import jax
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance']
+__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'weights_fingerprint']
 
 # %% ../nbs/15_provenance.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -66,3 +66,20 @@ def provenance(cfg=None) -> dict:
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
+
+# %% ../nbs/15_provenance.ipynb #ec856ded
+def weights_fingerprint(params) -> str | None:
+    """16 hex digits of the SHA-256 of the encoder's parameters (`params['encoder']` when `params` holds the whole
+    model): every leaf's path, dtype, shape and bytes, in path order. None for no weights (the pixel floor)."""
+    import hashlib
+    import numpy as np
+    if params is None:
+        return None
+    tree = params.get("encoder", params) if hasattr(params, "get") else params
+    h = hashlib.sha256()
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for path, leaf in sorted(leaves, key=lambda kv: jax.tree_util.keystr(kv[0])):
+        a = np.ascontiguousarray(np.asarray(jax.device_get(leaf)))
+        h.update(f"{jax.tree_util.keystr(path)}|{a.dtype.str}|{a.shape}\n".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]

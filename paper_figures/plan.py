@@ -146,6 +146,29 @@ def members(key: str) -> list[dict]:
 LEGACY_FINETUNE = {"lp_ft": False, "standardise": False}
 
 
+# Results stamped with a commit of another clone whose `results:` commits were then rebased onto main (2026-12-02;
+# issue 44): the stamped commit -> the landed commit it became. A job stamps the HEAD at its start, which with
+# `--commit` is the previous job's `results:` commit: each is mapped to the landed `results:` commit authored last
+# before the job started (start = time_utc for a regenerate, time_utc - wall_s for an evaluation; each within 9 s
+# after it, one 163 s). can/, nbs/, plan.py and run_all.py are identical at every landed commit from ccbf141 to 3b0388b
+# (`git diff --stat ccbf141 3b0388b -- can nbs paper_figures/plan.py paper_figures/run_all.py` is empty), so each of
+# these results ran the code of its mapped commit. tests/test_fingerprint_provenance.py checks every other commit.
+REBASED = {
+    "1e8fe70d03626128385f5185f5aa876c8e8a16eb": "ccbf1415c9",     # curve/mae-seed0 regenerated.json
+    "7624e625cf0458fe7bdc0787189f99a252988fc6": "18de7d0190",     # curve/mae-seed0 eval-robustness
+    "8c0cf92a767088b932883b97271868cefcba5a98": "5a98a32620",     # curve/mae-seed0 eval-linear4
+    "c8685c1598fa7b090ea751a3a99497e70fa5b4ad": "9ff2952852",     # curve/mae-seed0 eval-quick4
+    "57aef6eeaaf7d95684ea32e7fe2ddab257d31445": "b37e6a270c",     # floor/random-seed1 eval-linear4
+    "e8870b00f5482f6dbe274e4e83b05a40a566b9d1": "da0c96d21b",     # floor/random-seed2 eval-linear4
+    "9d6207ac35f416299a4583fc5b31d749986447b2": "c44e860f5d",     # floor/random-seed1 eval-quick4
+    "f04ed3efff80ef0c3fedd1b1e855d87d0f57c143": "eacaafa53d",     # floor/random-seed2 eval-quick4
+    "e61cd0349fe8b6c4978b152f4744886e06dfd847": "c9f0a63c1b",     # curve/simclr-seed0 eval-linear4
+    "59e858902875731c30d74f8b5f8e96b8e6263ec4": "83aecdfdc1",     # curve/simclr-seed0 eval-quick4
+    "7ae177d4fb5e70d0c6954025f03677de188993ac": "775b9912e8",     # curve/simclr-seed0 eval-robustness
+    "a202f66ca1bd751f03056167a326d59fcfddf23b": "3b0388ba16",     # floor/random-seed1 eval-robustness
+}
+
+
 def expected_config(run: dict) -> dict:
     "The full config a run must have been trained with."
     from can.presets import get_config
@@ -173,7 +196,75 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     if file.startswith("eval-") and (recipe, res.get("features", "gap")) != (
             expected_recipe(file[5:-5]), expected_features(file[5:-5])):
         raise ValueError(f"{path} was made with another recipe than can.eval's: delete it and rerun paper_figures/run_all.py")
+    if file.startswith("eval-") and run["method"] not in FLOORS:
+        res["encoder"] = encoder_of(run, res, results)
     return res
+
+
+def regenerates(run: dict, results: str = "results") -> list[dict]:
+    "The run's regenerates (regenerated*.json), oldest first: file, time, fingerprint and final-loss gap to the run."
+    import json
+    from pathlib import Path
+    out = []
+    for f in Path(results, run["name"]).glob("regenerated*.json"):
+        r = json.loads(f.read_text())
+        out.append({"file": f.name, "time_utc": r["time_utc"], "weights_fingerprint": r.get("weights_fingerprint"),
+                    "device": r.get("device"), "final_gap": r["max_abs_diff_final"]})
+    return sorted(out, key=lambda r: r["time_utc"])
+
+
+def encoder_of(run: dict, res: dict, results: str = "results") -> dict | None:
+    """Which weights the evaluation `res` of `run` measured: None for the run's own, else the regenerate it measured
+    (`regenerates`), whose final losses differ from the committed run's by `final_gap`. An error for weights that are
+    neither. By the weights' fingerprint (can.provenance.weights_fingerprint) where the result carries one; for the
+    results written before fingerprints (2026-12-04), by time: the newest regenerate started before the evaluation
+    ended, counted as the run's own weights when its final losses equal the committed run's bit for bit."""
+    import json
+    from pathlib import Path
+    regs = regenerates(run, results)
+    fp = res.get("weights_fingerprint")
+    if fp is None:
+        before = [r for r in regs if r["time_utc"] < res["time_utc"]]
+        reg = before[-1] if before else None
+        return reg if reg and any(reg["final_gap"].values()) else None
+    pre = json.loads(Path(results, run["name"], "pretrain.json").read_text()).get("weights_fingerprint")
+    if fp == pre:
+        return None
+    reg = next((r for r in regs if r["weights_fingerprint"] == fp), None)
+    if reg is None:
+        raise ValueError(f"{results}/{run['name']}: an evaluation measured weights {fp}, neither the run's ({pre}) nor "
+                         f"a regenerate's ({[r['weights_fingerprint'] for r in regs]}); delete it and rerun "
+                         f"paper_figures/run_all.py")
+    return reg if pre is not None or any(reg["final_gap"].values()) else None
+
+
+def measure_file(measure: str) -> str | None:
+    "The result file a value of `measure` (see `values`) is read from; None for a pre-training loss."
+    if measure.startswith("robustness/") or measure == "finetune":
+        return "eval-robustness.json"
+    if "/" in measure:
+        return f"eval-{measure.split('/')[0]}.json"
+    if measure in EVALS:
+        return f"eval-{measure}.json"
+    return None
+
+
+def sources(key: str, measure: str, results: str = "results") -> list[dict]:
+    """Where each of `values(key, measure)` comes from, in the same order: run, device and `encoder_of` (a regenerate,
+    or None). A claim row says when a side measured a regenerated encoder, or when its sides ran on different devices."""
+    import json
+    from pathlib import Path
+    if key == "pixels" and measure in ("linear4", "quick4"):
+        measure = measure[:-1]
+    out = []
+    for run in members(key):
+        f = measure_file(measure)
+        if f is None or (measure == "quick" and result(run, f, results) is None):
+            f = "pretrain.json" if f is None else "quick-every-epoch.json"
+        res = result(run, f, results)
+        if res is not None:
+            out.append({"run": run["name"], "device": res.get("device"), "encoder": res.get("encoder")})
+    return out
 
 
 def expected_features(kind: str) -> str:
@@ -237,6 +328,8 @@ def values(key: str, measure: str, results: str = "results") -> list[float]:
                 rows = [json.loads(l) for l in (Path(results) / run["name"] / "metrics.jsonl").read_text().splitlines()]
                 last = [r[measure] for r in rows if r["step"] > rows[-1]["step"] - res["steps_per_epoch"]]
                 out.append(sum(last) / len(last))
+    if key in FLOORS and len(out) > 1 and len(set(out)) == 1:
+        return out[:1]          # a deterministic measure of the same pixels (kNN, the quick probe): one value, not n
     return out
 
 

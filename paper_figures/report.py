@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures.plan import FEWSHOT, missing, values
+from paper_figures.plan import FEWSHOT, missing, sources, values
 from paper_figures.verdict import difference, gated_verdict
 
 PROBES = ("linear", "knn", "quick")         # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
@@ -68,6 +68,7 @@ def judge(claims, results: str) -> list[dict]:
         floors = ((a, px), (b, px)) if px is not None else (None, None)
         verdict, note = gated_verdict(a, b, *floors, c.get("relation", ">"), c.get("tol"))
         d, se = difference(a, b) if a and b else (math.nan, math.nan)
+        note = "; ".join(x for x in (note, provenance_note(c, results)) if x)
         out.append({"id": c["id"], "artefact": c["artefact"], "claim": c["statement"], "paper": list(c["paper"]),
                     "a": list(c["a"]), "b": list(c["b"]), "relation": c.get("relation", ">"), "tol": c.get("tol"),
                     "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
@@ -75,6 +76,19 @@ def judge(claims, results: str) -> list[dict]:
                     "seeds": [len(a), len(b)], "verdict": verdict, "note": note,
                     **({"check": True} if c.get("check") else {})})     # a check of our recipe: shown, not counted
     return out
+
+
+def provenance_note(claim, results: str) -> str:
+    """What a reader must know about where a claim's values came from: a side that measured a regenerated encoder
+    (plan.encoder_of; with the largest final-loss gap to the committed run), sides that ran on different devices."""
+    src = {s: sources(*claim[s], results) for s in ("a", "b")}
+    regen = [f"{x['run']} ({x['encoder']['file']}, final loss gap {max(x['encoder']['final_gap'].values()):.4f})"
+             for s in "ab" for x in src[s] if x["encoder"]]
+    kinds = sorted({x["device"] for s in "ab" for x in src[s] if x["device"]})
+    out = [f"regenerated encoder: {', '.join(dict.fromkeys(regen))}"] if regen else []
+    if len(kinds) > 1:
+        out.append(f"sides ran on {' and '.join(kinds)}: reproducible in distribution, not bitwise")
+    return "; ".join(out)
 
 
 def verdict_markdown(verdicts) -> str:

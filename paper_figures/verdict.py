@@ -23,6 +23,9 @@ from scipy import stats
 
 HOLDS, CONTRADICTED, NOT_RESOLVED = "holds", "contradicted", "not resolved"
 INDICATIVE, INDICATIVE_REVERSED, NO_DATA = "indicative", "indicative, reversed", "no data"
+# a comparison significantly the other way round between encoders that the raw pixels match: reported as such, never
+# hidden among the "not resolved" by the pixel gate (the gate says the sides are not useful, not that they are equal)
+REVERSED = "reversed at our scale"
 MIN_SEEDS = 3
 ALPHA = 0.025            # one-sided: "holds" when the two-sided 95% interval of d lies above 0
 
@@ -80,8 +83,9 @@ def verdict(a, b, relation: str = ">", tol: float | None = None) -> str:
 
 
 def above_floor(values, floor) -> bool:
-    "Whether an encoder's per-seed values are above the floor's (the raw-pixel row) by the same rule."
-    return verdict(values, floor) in (HOLDS, INDICATIVE)
+    """Whether an encoder's per-seed values are above the floor's (the raw-pixel row) by the same rule. A floor of one
+    value is a deterministic measurement (`plan.values`): a constant, so the rule becomes a one-sample t test."""
+    return verdict(values, floor * len(values) if len(floor) == 1 else floor) in (HOLDS, INDICATIVE)
 
 
 def gated_verdict(a, b, floor_a, floor_b, relation: str = ">", tol: float | None = None) -> tuple[str, str]:
@@ -95,6 +99,9 @@ def gated_verdict(a, b, floor_a, floor_b, relation: str = ">", tol: float | None
     if any(f is not None and not f[1] for f in (floor_a, floor_b)):
         return NOT_RESOLVED, f"the raw-pixel row is not run (ordering alone: {v})"
     below = [name for name, f in (("a", floor_a), ("b", floor_b)) if f is not None and not above_floor(*f)]
+    if below and v == CONTRADICTED:
+        return REVERSED, f"significant the other way; {' and '.join(below)} not above the raw-pixel row"
     if below:
-        return NOT_RESOLVED, f"{' and '.join(below)} not above the raw-pixel row (ordering alone: {v})"
+        return NOT_RESOLVED, f"{' and '.join(below)} not above the raw-pixel row (" + (
+            f"ordering alone: {v})" if relation == ">" else f"closeness alone: {v})")
     return v, ""

@@ -87,3 +87,21 @@ def test_an_encoder_below_the_pixel_row_leaves_the_claim_unresolved():
     assert gated_verdict([0.9], [0.8], ([0.9], [0.8]), ([0.8], [0.7])) == (INDICATIVE, "")
     assert gated_verdict(a, b, (a, []), (b, []))[0] == NOT_RESOLVED                # the floor is not run yet
     assert gated_verdict([], b, ([], pixels), (b, pixels)) == (NO_DATA, "")
+
+
+def test_a_significant_reversal_is_reported_whatever_the_pixel_gate():
+    from paper_figures.verdict import REVERSED, gated_verdict
+    a, b, pixels = [0.80, 0.81, 0.80], [0.86, 0.87, 0.86], [0.88, 0.88, 0.88]    # both below the pixels, b > a clearly
+    v, note = gated_verdict(a, b, (a, pixels), (b, pixels))
+    assert v == REVERSED and "a and b not above" in note
+    v, note = gated_verdict([0.80, 0.86, 0.83], [0.81, 0.84, 0.85], (a, pixels), (b, pixels))   # reversed, not significantly
+    assert v == NOT_RESOLVED and "ordering alone" in note
+    v, note = gated_verdict(a, a, (a, pixels), (a, pixels), "~", 0.005)         # a closeness claim has no ordering
+    assert v == NOT_RESOLVED and "closeness alone" in note
+
+
+def test_a_deterministic_floor_is_one_value_and_a_constant():
+    from paper_figures.verdict import above_floor
+    assert above_floor([0.85, 0.86, 0.855], [0.84]) == above_floor([0.85, 0.86, 0.855], [0.84] * 3) is True
+    assert above_floor([0.83, 0.86, 0.84], [0.84]) is False                     # one-sample: not significantly above
+    assert above_floor([0.9], [0.84]) is True                                   # one seed: indicative, as before
