@@ -14,7 +14,7 @@ RUN_ENV = LD_PRELOAD=$(shell /sbin/ldconfig -p 2>/dev/null | awk '/libtcmalloc_m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install sysdeps test train benchmark accel-bundle accel-check export figures reproduce notebooks docs docs-test
+.PHONY: install sysdeps test train benchmark accel-bundle accel-check accel-reproduce export figures reproduce notebooks docs docs-test
 
 install: $(VENV)/.installed
 
@@ -57,6 +57,11 @@ accel-bundle: install sysdeps
 
 accel-check:
 	PYTHON=$$( [ -x $(BIN)/python ] && echo $(BIN)/python || echo python3 ) bash scripts/accel_check.sh
+
+# The reproduction on an accelerator host (scripts/accel_reproduce.sh): as much of the plan as fits in the call, several
+# jobs at once, every result in $(OUT)/reproduce-<commit>.tar.gz; then here: run_all.py --import <archive> --commit.
+accel-reproduce:
+	PYTHON=$$( [ -x $(BIN)/python ] && echo $(BIN)/python || echo python3 ) bash scripts/accel_reproduce.sh
 
 # The paper's tables and figures from the committed results (paper_figures/README.md); no training. Each artefact is a
 # papermill notebook executed in place; one whose results are missing or were made with another config fails.

@@ -5,29 +5,43 @@
     python paper_figures/run_all.py --max-hours 2    # start no new job after 2 h (a chunk; run again to go on)
     python paper_figures/run_all.py --runs 'main/*-seed2' --only pretrain   # some runs, one kind of job
     python paper_figures/run_all.py --group sweep --max-hours 2 --commit    # commit each job's results as it ends
+    python paper_figures/run_all.py --list           # what would run, and its estimated time on this machine
+    # an accelerator host (scripts/accel_reproduce.sh): 4 jobs at once, nothing started that cannot end in 8 minutes,
+    # every result made in the call in one archive; then, here, the results checked against the plan and placed:
+    python paper_figures/run_all.py --workers 4 --deadline 480 --bundle $OUT/bundle.tar.gz --no-render
+    python paper_figures/run_all.py --import bundle.tar.gz --commit
 
 Each job (a pre-training, or one evaluation of it) runs in its own process, resumes from its checkpoint if it was
 interrupted, and writes its small outputs atomically into `paper_figures/results/<run>/` when it finishes: commit
 them then. A result that exists, parses and was made with the planned config is not redone. Checkpoints stay in
-`runs/paper/<run>/` (git-ignored). Runs go one at a time on all cores (results/benchmark/README.md: on the 2-core
-machine two pinned processes are not faster end to end).
+`runs/paper/<run>/` (git-ignored). On a CPU runs go one at a time on all cores (results/benchmark/README.md: on the
+2-core machine two pinned processes are not faster end to end); on an accelerator `--workers N` runs N runs' jobs at
+once, each process with 1/N of the accelerator's memory and of the host's cores, sharing one compilation cache (a
+small step is launch-bound: one process leaves the GPU mostly idle).
 """
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import io
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tarfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-from paper_figures.plan import EVALS, FLOORS, PRESET, result, runs  # noqa: E402
+from paper_figures import plan  # noqa: E402
+from paper_figures.plan import EVALS, FLOORS, PRESET, REBASED, result, runs  # noqa: E402
 
-RESULTS = Path("paper_figures/results")
-WORK = Path("runs/paper")
+RESULTS = Path(plan.RESULTS)
+WORK = Path(plan.WORK)
+TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000       # Fashion-MNIST: what a job's images are counted in (the estimates)
 # The code a job runs is the code its process imported at its start: its git commit is read then, not when it ends
 # (the repository may move on during a run of an hour), and stamped on every result the job writes.
 CODE = {}
@@ -87,7 +101,7 @@ def job_pretrain(run: dict) -> None:
     info = json.loads((wd / "run.json").read_text())
     info.update(machine(), wall_s=_pretrain_wall(metrics), workdir=str(wd), final=metrics[-1],
                 train_gflop_per_image=gflop, steps_per_epoch=info["total_steps"] // cfg.epochs,
-                images_per_s=sorted(r["images_per_s"] for r in metrics[1:])[len(metrics[1:]) // 2])
+                images_per_s=sorted(ips := [r["images_per_s"] for r in metrics[1:] or metrics])[len(ips) // 2])
     (RESULTS / run["name"]).mkdir(parents=True, exist_ok=True)
     (RESULTS / run["name"] / "metrics.jsonl").write_text((wd / "metrics.jsonl").read_text())
     write_json(RESULTS / run["name"] / "pretrain.json", info)
@@ -199,6 +213,21 @@ def todo(run: dict) -> list[str]:
     return jobs
 
 
+def job_images(run: dict, kind: str) -> int:
+    """About how many images a job passes through its model (a training step counted as 3 forwards): what its time is
+    estimated from, with the throughput measured so far (`--deadline`), and what orders the jobs (longest first)."""
+    epochs = run["overrides"].get("epochs", 1)
+    if kind in ("pretrain", "regenerate"):
+        return 3 * epochs * TRAIN_IMAGES
+    if kind == "quick-every-epoch":
+        return (epochs + 1) * (10_000 + TEST_IMAGES)
+    protocol, overrides = EVALS[kind]
+    if protocol in ("finetune", "robustness"):
+        ft = 3 * overrides.get("epochs", 3) * TRAIN_IMAGES + 2 * TEST_IMAGES * overrides.get("epochs", 3)
+        return ft + (40 * TEST_IMAGES if protocol == "robustness" else 0)      # 8 corruptions x 5 severities
+    return TRAIN_IMAGES + TEST_IMAGES                                           # one pass for the frozen features
+
+
 def commit(run: dict, kind: str) -> None:
     """Commit the run's results folder alone (`git commit -- <folder>`: whatever else is staged stays staged), so that
     a session that ends or a machine that goes leaves every finished job in git."""
@@ -208,7 +237,274 @@ def commit(run: dict, kind: str) -> None:
         subprocess.run(["git", "commit", "-q", "-m", f"results: {run['name']} {kind}", "--", folder], check=True)
 
 
-def main(argv=None) -> None:
+def select(args) -> list[tuple[dict, list[str]]]:
+    "The selected runs with their jobs still to do; an error naming what exists when the selection matches nothing."
+    groups = sorted({r["group"] for r in runs()})
+    if args.group is not None and args.group not in groups:
+        raise SystemExit(f"--group {args.group!r} matches no run; allowed: {groups}")
+    chosen = [r for r in runs(args.group) if fnmatch.fnmatch(r["name"], args.runs)]
+    if not chosen:
+        raise SystemExit(f"--runs {args.runs!r} matches no run of {args.group or 'the plan'}; e.g. "
+                         f"{[r['name'] for r in runs(args.group)][:6]}")
+    kinds = ["pretrain", "regenerate", *EVALS, "quick-every-epoch"]
+    if args.only is not None and args.only not in kinds:
+        raise SystemExit(f"--only {args.only!r} is not a kind of job; allowed: {kinds}")
+    out = []
+    for run in chosen:
+        jobs = todo(run)
+        if args.only is not None:
+            if args.only not in jobs:
+                continue
+            if args.only not in ("pretrain", "regenerate") and {"pretrain", "regenerate"} & set(jobs):
+                print(f"{run['name']}: {args.only} skipped: not pre-trained yet")
+                continue
+            jobs = [args.only]
+        if jobs:
+            out.append((run, jobs))
+    return out
+
+
+def committed_seconds() -> dict:
+    "Median wall seconds per image of each kind of job among the committed results (for `--list`)."
+    per = {}
+    for p in RESULTS.glob("*/*/*.json"):
+        kind = "pretrain" if p.stem == "pretrain" else p.stem.removeprefix("eval-")
+        kind = "regenerate" if kind.startswith("regenerated") else kind
+        run = next((r for r in runs() if r["name"] == f"{p.parent.parent.name}/{p.parent.name}"), None)
+        if run is None or (kind not in EVALS and kind not in ("pretrain", "regenerate", "quick-every-epoch")):
+            continue
+        try:
+            per.setdefault(kind, []).append(json.loads(p.read_text())["wall_s"] / job_images(run, kind))
+        except (ValueError, KeyError):
+            continue
+    return {k: sorted(v)[len(v) // 2] for k, v in per.items()}
+
+
+class Scheduler:
+    """Runs the selected runs' jobs in `workers` processes at once (each run's jobs in order, in one worker), the
+    runs with the most work first when there is a deadline. Keeps the throughput measured so far (images per second
+    of each kind of job, and of all), from which it starts no job that cannot end before the deadline; at the
+    deadline it stops the jobs still running (SIGTERM: a pre-training saves its checkpoint) and starts nothing more."""
+
+    def __init__(self, args, work):
+        self.args, self.work, self.lock = args, list(work), threading.Lock()
+        self.t0 = time.time()
+        self.deadline = self.t0 + args.deadline if args.deadline else None
+        self.stop = threading.Event()
+        self.done, self.log, self.failed = [], [], []      # (kind, images, seconds) of finished jobs; every job's record
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        n = args.workers
+        self.cores = [cores[i * len(cores) // n:(i + 1) * len(cores) // n] for i in range(n)] if len(cores) >= n else [None] * n
+
+    def env(self, slot: int) -> dict:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.setdefault("JAX_COMPILATION_CACHE_DIR", str((WORK / ".jax-cache").absolute()))      # one, shared by all
+        if self.args.workers > 1:       # each process its share of the accelerator's memory, taken as it needs it
+            env.update(XLA_PYTHON_CLIENT_PREALLOCATE="false",
+                       XLA_PYTHON_CLIENT_MEM_FRACTION=f"{0.9 / self.args.workers:.3f}")
+        return env
+
+    def estimate(self, run: dict, kind: str) -> float:
+        "Seconds the job should take here: its images / the throughput of its kind so far (of all jobs, before any)."
+        with self.lock:
+            same = [(i, s) for k, i, s in self.done if k == kind] or [(i, s) for _, i, s in self.done]
+        return job_images(run, kind) * sum(s for _, s in same) / sum(i for i, _ in same) if same else 0.0
+
+    def worker(self, slot: int) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                if not self.work:
+                    return
+                run, jobs = self.work.pop(0)
+            for kind in jobs:
+                if not self.start(slot, run, kind):
+                    break
+
+    def start(self, slot: int, run: dict, kind: str) -> bool:
+        "Run one job; whether the run's next job may follow."
+        args, now = self.args, time.time()
+        if self.stop.is_set():
+            return False
+        if args.max_hours is not None and now - self.t0 > args.max_hours * 3600:
+            print(f"--max-hours {args.max_hours} reached; run the same command again to go on", flush=True)
+            self.stop.set()
+            return False
+        if self.deadline is not None and now + self.estimate(run, kind) > self.deadline:
+            print(f"{run['name']}: {kind} not started: it would end after the deadline "
+                  f"(~{self.estimate(run, kind):.0f} s, {self.deadline - now:.0f} s left)", flush=True)
+            self.log.append({"run": run["name"], "kind": kind, "status": "not started"})
+            return False
+        print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind}" + (f" (worker {slot})" if args.workers > 1 else ""),
+              flush=True)
+        t = time.time()
+        code = _launch([sys.executable, __file__, "--job", kind, run["name"]], self.env(slot), self.cores[slot],
+                       None if self.deadline is None else self.deadline)
+        wall = time.time() - t
+        rec = {"run": run["name"], "kind": kind, "start": t, "wall_s": wall, "images": job_images(run, kind)}
+        if code != 0 or kind in todo(run):      # failed, or stopped (a signal, the deadline): its result not written
+            cut = self.deadline is not None and time.time() >= self.deadline
+            rec["status"] = "stopped at the deadline" if cut else "stopped" if code == 0 else f"failed ({code})"
+            self.log.append(rec)
+            print(f"{run['name']}: {kind} {rec['status']} after {wall:.0f} s; run the same command again to go on",
+                  flush=True)
+            if code != 0 and not cut:
+                self.failed.append(f"{run['name']} {kind}")
+            else:
+                self.stop.set()     # a job stopped by a signal: the whole call stops, as a single job would
+            return False
+        rec["status"] = "done"
+        with self.lock:
+            self.done.append((kind, rec["images"], wall))
+            self.log.append(rec)
+            print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {wall:.0f} s", flush=True)
+            if args.commit:
+                commit(run, kind)
+            if args.bundle:         # after every job: a call killed from outside still returns what it finished
+                write_bundle(Path(args.bundle), self.t0, self.log, args)
+        return True
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self.worker, args=(i,), daemon=True) for i in range(self.args.workers)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+
+
+def _launch(cmd, env, cores, deadline) -> int:
+    "A job's process (on `cores`, when given), stopped by SIGTERM at `deadline`, killed 120 s later; its exit status."
+    if cores and shutil.which("taskset"):      # taskset, not a preexec_fn: forking a threaded process to run Python in the child is unsafe
+        cmd = ["taskset", "-c", ",".join(map(str, cores)), *cmd]
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait(None if deadline is None else max(0.0, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)        # a pre-training saves its checkpoint and exits 0
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0
+
+
+def write_bundle(path: Path, since: float, log: list, args) -> Path:
+    """Every result written since `since` into one archive (names relative to the results folder) with a manifest:
+    the commit, the device, the workers and the deadline, and every job's record. Written atomically."""
+    from can.provenance import provenance
+    files = sorted(p for p in RESULTS.rglob("*") if p.is_file() and p.stat().st_mtime >= since
+                   and not p.name.endswith(".partial"))
+    prov = provenance()
+    manifest = {**{k: prov[k] for k in ("git_commit", "git_dirty", "device", "device_count", "host", "cpu_count", "jax")},
+                **machine(), "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+                "wall_s": time.time() - since, "workers": args.workers, "deadline_s": args.deadline,
+                "jobs": log, "files": [str(p.relative_to(RESULTS)) for p in files]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tarfile.open(tmp, "w:gz") as tar:
+        data = json.dumps(manifest, indent=1, default=str).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size, info.mtime = len(data), int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+        for p in files:
+            tar.add(p, arcname=str(p.relative_to(RESULTS)))
+    os.replace(tmp, path)
+    return path
+
+
+def _resolves(commit_: str) -> bool:
+    "Whether a recorded commit is in HEAD's history (or is a rebased one that plan.REBASED maps onto it)."
+    c = REBASED.get(commit_, commit_)
+    return bool(c) and subprocess.run(["git", "merge-base", "--is-ancestor", c, "HEAD"], capture_output=True).returncode == 0
+
+
+def check_import(run: dict, name: str, staging: Path) -> str | None:
+    "Why the bundled result `name` of `run` (in `staging`, beside the run's committed ones) cannot be placed, or None."
+    if name == "metrics.jsonl":
+        return None if (staging / run["name"] / "pretrain.json").exists() else "its pretrain.json is not in"
+    try:
+        res = result(run, name, str(staging))
+    except (ValueError, KeyError, OSError) as e:
+        return str(e).replace(str(staging) + "/", "")
+    if res is None:
+        return "unreadable"
+    if not _resolves(res.get("git_commit", "")):
+        return f"made at commit {res.get('git_commit')!r}, which is not in this repository's history (git fetch it)"
+    if res.get("git_dirty"):
+        return "made from code that differed from its commit (git_dirty)"
+    missing = [k for k in ("config", "seed", "device", "wall_s") if k not in res]
+    return f"it lacks {missing}" if missing else None
+
+
+def import_bundle(path: Path, do_commit: bool = False) -> int:
+    """Place the results of a bundle (`--bundle`, made on another machine) into the results folder: each checked
+    against the plan (config, recipe, features, the weights' fingerprint) and its provenance (a commit in this history,
+    clean code, a device) first, a mismatch refused with one line; a result already here is never replaced. Returns the
+    number refused."""
+    import shutil
+    import tempfile
+    with tarfile.open(path) as tar, tempfile.TemporaryDirectory() as tmp:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        names = [m.name for m in tar.getmembers() if m.isfile() and m.name != "manifest.json"]
+        by_run = {}
+        for n in names:
+            by_run.setdefault(str(Path(n).parent), []).append(Path(n).name)
+        staging, refused, placed = Path(tmp), 0, []
+        plan_runs = {r["name"]: r for r in runs()}
+        for name, files in by_run.items():
+            run = plan_runs.get(name)
+            if run is None:
+                print(f"refused {name}/: not a run of plan.py")
+                refused += len(files)
+                continue
+            if (RESULTS / name).is_dir():
+                shutil.copytree(RESULTS / name, staging / name)
+            (staging / name).mkdir(parents=True, exist_ok=True)
+            new = []
+            for f in files:
+                if (RESULTS / name / f).exists():
+                    print(f"kept {name}/{f}: already committed here; the bundle's copy is not placed")
+                    continue
+                with tar.extractfile(f"{name}/{f}") as src:
+                    (staging / name / f).write_bytes(src.read())
+                new.append(f)
+            # the pre-training and the regenerates first: the evaluations' fingerprints are checked against them
+            for f in sorted(new, key=lambda f: (not (f == "pretrain.json" or f.startswith("regenerated")), f)):
+                why = check_import(run, f, staging)
+                if why:
+                    print(f"refused {name}/{f}: {why}")
+                    (staging / name / f).unlink()
+                    refused += 1
+                else:
+                    placed.append((run, f))
+        for run, f in placed:
+            (RESULTS / run["name"]).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(staging / run["name"] / f, RESULTS / run["name"] / f)
+    for name in dict.fromkeys(r["name"] for r, _ in placed):
+        print(f"placed {name}: {', '.join(f for r, f in placed if r['name'] == name)}")
+        if do_commit:
+            commit(plan_runs[name], f"from {manifest.get('device')} (bundle {path.name})")
+    print(f"{len(placed)} results placed, {refused} refused, from {path} ({manifest.get('device')}, "
+          f"commit {str(manifest.get('git_commit'))[:10]}, {manifest.get('wall_s', 0):.0f} s)")
+    return refused
+
+
+def tiny_data(root: Path, train: int = 512, test: int = 256) -> None:
+    "The first `train` / `test` Fashion-MNIST images as IDX files in `root`/idx (the rehearsal's dataset)."
+    import gzip
+    from can.data import FASHION_MNIST_DIR
+    (root / "idx").mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", train), ("t10k", test)):
+        for kind, head, size in (("images-idx3", 16, 784), ("labels-idx1", 8, 1)):
+            name = f"{split}-{kind}-ubyte.gz"
+            with gzip.open(Path(FASHION_MNIST_DIR) / name) as f:
+                raw = f.read(head + n * size)
+            raw = raw[:4] + n.to_bytes(4, "big") + raw[8:]
+            with gzip.open(root / "idx" / name, "wb") as f:
+                f.write(raw)
+
+
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--group", default=None, help="only this group of plan.py")
     ap.add_argument("--max-hours", type=float, default=None, help="start no new job after this many hours")
@@ -216,37 +512,55 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default=None, help="only jobs of this kind (e.g. pretrain: evaluate later)")
     ap.add_argument("--runs", default="*", help="only runs whose name matches this glob (e.g. 'main/*-seed2')")
     ap.add_argument("--commit", action="store_true", help="git-commit each job's results folder when the job ends")
+    ap.add_argument("--list", action="store_true", help="print the jobs that would run and their estimated time")
+    ap.add_argument("--workers", type=int, default=1, help="jobs at once, each in its own process (an accelerator)")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="seconds: start no job that cannot end before, stop those still running at it")
+    ap.add_argument("--bundle", default=None, help="write every result made in this call into this .tar.gz")
+    ap.add_argument("--import", dest="import_", default=None, metavar="BUNDLE",
+                    help="check a bundle's results against the plan and place them (never replacing one)")
+    ap.add_argument("--tiny", default=None, metavar="DIR",
+                    help="the rehearsal: a toy plan on a few hundred images, everything in DIR (the test suite)")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.chdir(ROOT)
+    if args.workers < 1:
+        ap.error(f"--workers {args.workers} is invalid; allowed: a positive integer")
+    if args.deadline is not None and args.deadline <= 0:
+        ap.error(f"--deadline {args.deadline} is invalid; allowed: a positive number of seconds")
+    if args.tiny and os.environ.get("CAN_PAPER_TINY") != str(Path(args.tiny).absolute()):
+        tiny = Path(args.tiny).absolute()           # the plan is read at import: run again with the toy plan
+        tiny_data(tiny)
+        env = dict(os.environ, CAN_PAPER_TINY=str(tiny), FASHION_MNIST_DIR=str(tiny / "idx"))
+        return subprocess.run([sys.executable, __file__, *(argv if argv is not None else sys.argv[1:])], env=env).returncode
     if args.job:
-        return run_job(*args.job)
-    t0 = time.time()
-    for run in runs(args.group):
-        if not fnmatch.fnmatch(run["name"], args.runs):
-            continue
-        jobs = todo(run)
-        for kind in jobs:
-            if args.only not in (None, kind):
-                continue
-            if kind not in ("pretrain", "regenerate") and {"pretrain", "regenerate"} & set(todo(run)):   # --only
-                print(f"{run['name']}: {kind} skipped: not pre-trained yet")
-                continue
-            if args.max_hours is not None and time.time() - t0 > args.max_hours * 3600:
-                print(f"--max-hours {args.max_hours} reached; run the same command again to go on")
-                return
-            print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind}", flush=True)
-            t = time.time()
-            subprocess.run([sys.executable, __file__, "--job", kind, run["name"]], check=True)
-            if kind in todo(run):       # stopped early (SIGTERM/SIGINT): its progress is saved, the result not written
-                print(f"{run['name']}: {kind} stopped before its end; run the same command again to go on")
-                return
-            print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {time.time() - t:.0f} s", flush=True)
-            if args.commit:
-                commit(run, kind)
-    if not args.no_render:
+        return run_job(*args.job) or 0
+    if args.import_:
+        return 1 if import_bundle(Path(args.import_), args.commit) else 0
+    work = select(args)
+    if args.list:
+        per = committed_seconds()
+        total = 0.0
+        for run, jobs in work:
+            est = [per.get(k, 0.0) * job_images(run, k) for k in jobs]
+            total += sum(est)
+            print(f"{run['name']}: " + ", ".join(f"{k} ~{e / 60:.0f} min" if e else f"{k} ?" for k, e in zip(jobs, est)))
+        print(f"{sum(len(j) for _, j in work)} jobs of {len(work)} runs, ~{total / 3600:.1f} h here at the committed "
+              f"results' median time per image ('?': no committed job of that kind)")
+        return 0
+    if args.deadline is not None:       # the most work first: what is left at the deadline is the shortest
+        work.sort(key=lambda rj: -sum(job_images(rj[0], k) for k in rj[1]))
+    sched = Scheduler(args, work)
+    sched.run()
+    if args.bundle:
+        write_bundle(Path(args.bundle), sched.t0, sched.log, args)
+    if sched.failed:
+        print(f"{len(sched.failed)} jobs failed: {sched.failed}")
+        return 1
+    if not args.no_render and not sched.stop.is_set():
         subprocess.run(["make", "figures"], check=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

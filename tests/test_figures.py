@@ -156,11 +156,12 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     done, ran = set(), []
     monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"]] if (r["name"], k) not in done])
 
-    def fake_job(cmd, check):                 # a job's process: records itself and "writes" its result
+    def fake_job(cmd, env, cores, deadline):  # a job's process: records itself and "writes" its result
         kind, name = cmd[-2:]
         ran.append((kind, name))
         done.add((name, kind))
-    monkeypatch.setattr(run_all.subprocess, "run", fake_job)
+        return 0
+    monkeypatch.setattr(run_all, "_launch", fake_job)
     run_all.main(["--runs", run["name"], "--only", "linear", "--no-render"])
     assert ran == []                          # the evaluation waits for its pre-training
     run_all.main(["--runs", run["name"], "--no-render"])
@@ -178,10 +179,13 @@ def test_driver_commits_each_jobs_results_folder_alone(tmp_path, monkeypatch):
         returncode = 1                        # `git diff --cached --quiet`: there is something to commit
     def fake(cmd, check=False, **kw):
         calls.append(cmd)
-        if "--job" in cmd:                     # a job's process: "writes" its result
-            done.add((cmd[-1], cmd[-2]))
         return Done()
+
+    def job(cmd, env, cores, deadline):        # a job's process: "writes" its result
+        done.add((cmd[-1], cmd[-2]))
+        return 0
     monkeypatch.setattr(run_all.subprocess, "run", fake)
+    monkeypatch.setattr(run_all, "_launch", job)
     run_all.main(["--runs", run["name"], "--no-render", "--commit"])
     folder = str(run_all.RESULTS / run["name"])
     commits = [c for c in calls if c[:2] == ["git", "commit"]]
