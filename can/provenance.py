@@ -15,7 +15,8 @@ from pathlib import Path
 import jax
 
 # %% auto #0
-__all__ = ['cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'weights_fingerprint']
+__all__ = ['CODE_GLOBS', 'cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'weights_fingerprint',
+           'code_fingerprint', 'code_fingerprint_at']
 
 # %% ../nbs/15_provenance.ipynb #580b371c
 def cpu_allocator() -> str:
@@ -64,7 +65,8 @@ def provenance(cfg=None) -> dict:
     return {"git_commit": _git(here, "rev-parse", "HEAD"), "git_dirty": code_changed(here),
             "device": f"{d.platform}:{getattr(d, 'device_kind', '')}", "device_count": jax.device_count(),
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
-            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "code_fingerprint": code_fingerprint(),
+
             **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
 
 # %% ../nbs/15_provenance.ipynb #ec856ded
@@ -83,3 +85,29 @@ def weights_fingerprint(params) -> str | None:
         h.update(f"{jax.tree_util.keystr(path)}|{a.dtype.str}|{a.shape}\n".encode())
         h.update(a.tobytes())
     return h.hexdigest()[:16]
+
+# %% ../nbs/15_provenance.ipynb #017c1385
+CODE_GLOBS = ("can/*.py", "paper_figures/*.py", "scripts/*.py", "scripts/*.sh")
+
+
+def code_fingerprint(files: dict | None = None, root=None) -> str:
+    """16 hex digits of the SHA-256 of the code: `files` (path -> bytes), or the files of CODE_GLOBS under `root`
+    (default: the checkout around this package), each path and its bytes, in path order."""
+    import hashlib
+    if files is None:
+        root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for g in CODE_GLOBS for p in root.glob(g)}
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(f"{path}\n{len(files[path])}\n".encode())
+        h.update(files[path])
+    return h.hexdigest()[:16]
+
+
+def code_fingerprint_at(commit: str, repo=".") -> str:
+    "`code_fingerprint` of the files of CODE_GLOBS at `commit` of the git repository `repo`."
+    import fnmatch
+    names = [n for n in _git(repo, "ls-tree", "-r", "--name-only", commit).splitlines()
+             if any(fnmatch.fnmatch(n, g) and n.count("/") == g.count("/") for g in CODE_GLOBS)]
+    return code_fingerprint({n: subprocess.run(["git", "show", f"{commit}:{n}"], cwd=repo, capture_output=True).stdout
+                             for n in names})

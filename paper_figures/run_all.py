@@ -418,11 +418,47 @@ def _resolves(commit_: str) -> bool:
     return bool(c) and subprocess.run(["git", "merge-base", "--is-ancestor", c, "HEAD"], capture_output=True).returncode == 0
 
 
-def check_import(run: dict, name: str, staging: Path) -> str | None:
+_CODE_COMMITS = {}
+
+
+def commit_of_code(fp: str, depth: int = 300) -> str | None:
+    "The newest commit of HEAD's last `depth` whose code has the fingerprint `fp` (can.provenance.code_fingerprint)."
+    from can.provenance import code_fingerprint_at
+    for c in subprocess.run(["git", "log", f"-n{depth}", "--format=%H"], capture_output=True, text=True).stdout.split():
+        if c not in _CODE_COMMITS:
+            _CODE_COMMITS[c] = code_fingerprint_at(c)
+        if _CODE_COMMITS[c] == fp:
+            return c
+    return None
+
+
+def restamp(path: Path, code_commit: str | None) -> None:
+    """A result made from a copy of the working tree whose `.git` was not the repository's (an accelerator host that
+    is sent the files, not the history) is stamped with that copy's HEAD and 'dirty'. Its commit is the one whose code
+    has the result's `code_fingerprint`, or, for results made before fingerprints, `code_commit` as the importer
+    asserts it (`--code-commit`); the stamp as made is kept under `stamped`."""
+    res = json.loads(path.read_text())
+    if _resolves(res.get("git_commit", "")) and not res.get("git_dirty"):
+        return
+    commit_, how = None, None
+    if res.get("code_fingerprint"):
+        commit_ = commit_of_code(res["code_fingerprint"])
+        how = f"the commit whose code has the result's code_fingerprint {res['code_fingerprint']}"
+    elif code_commit:
+        commit_ = subprocess.run(["git", "rev-parse", code_commit], capture_output=True, text=True).stdout.strip()
+        how = "asserted by the importer (--code-commit): the host ran a copy of this commit's working tree"
+    if commit_:
+        res["stamped"] = {"git_commit": res.get("git_commit"), "git_dirty": res.get("git_dirty"), "commit_is": how}
+        res.update(git_commit=commit_, git_dirty=False)
+        path.write_text(json.dumps(res, indent=1, default=str))
+
+
+def check_import(run: dict, name: str, staging: Path, code_commit: str | None = None) -> str | None:
     "Why the bundled result `name` of `run` (in `staging`, beside the run's committed ones) cannot be placed, or None."
     if name == "metrics.jsonl":
         return None if (staging / run["name"] / "pretrain.json").exists() else "its pretrain.json is not in"
     try:
+        restamp(staging / run["name"] / name, code_commit)
         res = result(run, name, str(staging))
     except (ValueError, KeyError, OSError) as e:
         return str(e).replace(str(staging) + "/", "")
@@ -436,7 +472,7 @@ def check_import(run: dict, name: str, staging: Path) -> str | None:
     return f"it lacks {missing}" if missing else None
 
 
-def import_bundle(path: Path, do_commit: bool = False) -> int:
+def import_bundle(path: Path, do_commit: bool = False, code_commit: str | None = None) -> int:
     """Place the results of a bundle (`--bundle`, made on another machine) into the results folder: each checked
     against the plan (config, recipe, features, the weights' fingerprint) and its provenance (a commit in this history,
     clean code, a device) first, a mismatch refused with one line; a result already here is never replaced. Returns the
@@ -470,7 +506,7 @@ def import_bundle(path: Path, do_commit: bool = False) -> int:
                 new.append(f)
             # the pre-training and the regenerates first: the evaluations' fingerprints are checked against them
             for f in sorted(new, key=lambda f: (not (f == "pretrain.json" or f.startswith("regenerated")), f)):
-                why = check_import(run, f, staging)
+                why = check_import(run, f, staging, code_commit)
                 if why:
                     print(f"refused {name}/{f}: {why}")
                     (staging / name / f).unlink()
@@ -519,6 +555,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bundle", default=None, help="write every result made in this call into this .tar.gz")
     ap.add_argument("--import", dest="import_", default=None, metavar="BUNDLE",
                     help="check a bundle's results against the plan and place them (never replacing one)")
+    ap.add_argument("--code-commit", default=None, metavar="COMMIT",
+                    help="with --import: the commit whose working tree made a bundle without code fingerprints")
     ap.add_argument("--tiny", default=None, metavar="DIR",
                     help="the rehearsal: a toy plan on a few hundred images, everything in DIR (the test suite)")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
@@ -536,7 +574,7 @@ def main(argv=None) -> int:
     if args.job:
         return run_job(*args.job) or 0
     if args.import_:
-        return 1 if import_bundle(Path(args.import_), args.commit) else 0
+        return 1 if import_bundle(Path(args.import_), args.commit, args.code_commit) else 0
     work = select(args)
     if args.list:
         per = committed_seconds()
