@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .augment import random_resized_crop
 from .masking import patchify
-from .model import Encoder
+from .model import Encoder, attention_impl
 from .probe import fold_standardisation, standardisation, standardised_head
 from .presets import decode_variant
 
@@ -146,7 +146,9 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
     the frozen encoder, a fixed layer; without it the LP-FT head is the probe folded into one layer on raw features."""
     v = decode_variant(cfg.variant)
     p = v["patch_size"]
-    model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path), num_classes or
+    model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path,
+                               attention=attention_impl(cfg)), num_classes or
+
                        int(max(train_y.max(), test_y.max())) + 1)
     n, size = len(train_x), train_x.shape[1]
     batch_size = min(batch_size, n)

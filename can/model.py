@@ -12,13 +12,14 @@ import jax
 import jax.numpy as jnp
 
 from .masking import gather_tokens, num_masked, restore_order
-from .presets import decode_variant
+from .presets import decode_variant, option
 
 Dense = lambda *a, **kw: nn.Dense(*a, kernel_init=nn.initializers.xavier_uniform(), **kw)
 
 # %% auto #0
 __all__ = ['Dense', 'sinusoidal_embedding', 'posemb_sincos_2d', 'Attention', 'Block', 'Transformer', 'Encoder',
-           'NoiseLevelEmbedding', 'Decoder', 'ProjectionHead', 'CANModel', 'build_model', 'init_shapes', 'count_params']
+           'NoiseLevelEmbedding', 'Decoder', 'ProjectionHead', 'CANModel', 'attention_impl', 'build_model',
+           'init_shapes', 'count_params']
 
 # %% ../nbs/02_model.ipynb #3d338ba6
 def sinusoidal_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
@@ -42,13 +43,14 @@ def posemb_sincos_2d(h: int, w: int, dim: int, temperature: float = 10_000.0) ->
 # %% ../nbs/02_model.ipynb #f0e542eb
 class Attention(nn.Module):
     heads: int
+    implementation: str | None = None   # jax.nn.dot_product_attention's: None/'xla' (XLA's composition) or 'cudnn'
 
     @nn.compact
     def __call__(self, x):  # [N, T, D]
         n, t, d = x.shape
         qkv = Dense(3 * d, name="qkv")(x).reshape(n, t, 3, self.heads, d // self.heads)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # [N, T, H, D/H]
-        out = jax.nn.dot_product_attention(q, k, v)
+        out = jax.nn.dot_product_attention(q, k, v, implementation=self.implementation)
         return Dense(d, name="out")(out.reshape(n, t, d))
 
 
@@ -56,12 +58,13 @@ class Block(nn.Module):
     mlp_dim: int
     heads: int
     drop_path: float = 0.0  # stochastic depth (finetuning only): drop each residual branch per sample
+    attention: str | None = None
 
     @nn.compact
     def __call__(self, x, deterministic: bool = True):
         # Dropout broadcast over tokens and channels = one keep/drop draw per sample, rescaled by 1/(1-p)
         drop = lambda y: nn.Dropout(self.drop_path, broadcast_dims=(1, 2))(y, deterministic) if self.drop_path else y
-        x = x + drop(Attention(self.heads)(nn.LayerNorm()(x)))
+        x = x + drop(Attention(self.heads, self.attention)(nn.LayerNorm()(x)))
         y = Dense(self.mlp_dim)(nn.LayerNorm()(x))
         return x + drop(Dense(x.shape[-1])(nn.gelu(y)))
 
@@ -72,13 +75,15 @@ class Transformer(nn.Module):
     heads: int
     drop_path: float = 0.0  # the last block's rate; it grows linearly from 0 (as in MAE/DeiT)
     remat: bool = False     # recompute each block's activations in the backward pass (memory for FLOPs)
+    attention: str | None = None
 
     @nn.compact
     def __call__(self, x, deterministic: bool = True):
         block = nn.remat(Block, static_argnums=(2,)) if self.remat else Block   # arg 2: `deterministic`
         for i in range(self.depth):
             rate = self.drop_path * i / max(self.depth - 1, 1)
-            x = block(self.mlp_dim, self.heads, rate, name=f"block{i}")(x, deterministic)
+            x = block(self.mlp_dim, self.heads, rate, self.attention, name=f"block{i}")(x, deterministic)
+
         return nn.LayerNorm(name="norm")(x)
 
 # %% ../nbs/02_model.ipynb #96b92bec
@@ -89,6 +94,7 @@ class Encoder(nn.Module):
     heads: int
     drop_path: float = 0.0
     remat: bool = False
+    attention: str | None = None    # `attention_impl(cfg)`
 
     @nn.compact
     def __call__(self, patches, ids_keep=None, deterministic: bool = True):  # patches [N, T, P], ids_keep [N, K]
@@ -98,7 +104,7 @@ class Encoder(nn.Module):
         x = x + posemb_sincos_2d(side, side, self.width).astype(x.dtype)  # keeps bf16 compute in bf16
         if ids_keep is not None:
             x = gather_tokens(x, ids_keep)  # [N, K, D]: visible tokens only
-        x = Transformer(self.depth, self.mlp_dim, self.heads, self.drop_path, self.remat,
+        x = Transformer(self.depth, self.mlp_dim, self.heads, self.drop_path, self.remat, self.attention,
                         name="transformer")(x, deterministic)
         return {"encoded": x, "pooled": x.mean(axis=1)}  # GAP over the (visible) tokens
 
@@ -124,6 +130,7 @@ class Decoder(nn.Module):
     noise_embed: bool = True
     noise_embed_scale: float = 1000.0
     remat: bool = False
+    attention: str | None = None
 
     @nn.compact
     def __call__(self, encoded, ids_restore=None, sigma=None):  # [N, K, De], [N, T], [N]
@@ -137,7 +144,8 @@ class Decoder(nn.Module):
         if self.noise_embed:
             p = NoiseLevelEmbedding(self.width, self.noise_embed_scale, name="noise_level")(sigma)
             x = x + p[:, None, :].astype(x.dtype)  # added to every token, [M] included
-        x = Transformer(self.depth, self.mlp_dim, self.heads, remat=self.remat, name="transformer")(x)
+        x = Transformer(self.depth, self.mlp_dim, self.heads, remat=self.remat, attention=self.attention,
+                        name="transformer")(x)
         return Dense(self.patch_dim, name="pred")(x)  # [N, T, P]
 
 # %% ../nbs/02_model.ipynb #cd93b7e8
@@ -174,14 +182,35 @@ class CANModel(nn.Module):
         return self.encoder(patches)["pooled"]
 
 
+def attention_impl(cfg, backend: str | None = None) -> str:
+    """The attention kernel that the config key `attention` resolves to on `backend` (default: JAX's), 'xla' or
+    'cudnn'. 'auto' takes cuDNN's fused kernel where it runs (a GPU, bfloat16 compute, every head dim a multiple of 8
+    and at most 128) and XLA's composition everywhere else (CPU, TPU, float32); 'cudnn' where it cannot run is refused
+    here, before anything is compiled (cuDNN raises at compilation otherwise, with no fallback)."""
+    choice = option(cfg, "attention")
+    backend = backend or jax.default_backend()
+    v = decode_variant(cfg.variant)
+    dims = [v["width"] // v["heads"]] + ([cfg.decoder_width // cfg.decoder_heads] if cfg.lambda_infonce < 1 else [])
+    why = ([f"the backend is {backend!r}, not 'gpu'"] if backend != "gpu" else []) + (
+        [f"compute_dtype={cfg.get('compute_dtype', 'float32')!r}, not 'bfloat16'"]
+        if cfg.get("compute_dtype", "float32") != "bfloat16" else []) + (
+        [f"head dims {dims}, not all multiples of 8 and at most 128"] if any(d % 8 or d > 128 for d in dims) else [])
+    if choice == "cudnn" and why:
+        raise ValueError(f"attention='cudnn' is invalid here: cuDNN's fused attention needs a GPU, bfloat16 and head "
+                         f"dims that are multiples of 8 up to 128, and {'; '.join(why)}; allowed: 'auto' or 'xla'")
+    return "cudnn" if choice == "cudnn" or (choice == "auto" and not why) else "xla"
+
+
 def build_model(cfg) -> CANModel:
     "The model a config describes: decoder iff lambda_infonce < 1, head iff lambda_infonce > 0."
     v = decode_variant(cfg.variant)
     patch_dim = v["patch_size"] ** 2 * cfg.channels
     remat = bool(cfg.get("remat", False))
-    enc = Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], remat=remat)
+    attention = attention_impl(cfg)
+    enc = Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], remat=remat, attention=attention)
     dec = Decoder(cfg.decoder_width, cfg.decoder_depth, cfg.decoder_mlp_dim, cfg.decoder_heads, patch_dim,
-                  cfg.noise_embed, cfg.noise_embed_scale, remat) if cfg.lambda_infonce < 1 else None
+                  cfg.noise_embed, cfg.noise_embed_scale, remat, attention) if cfg.lambda_infonce < 1 else None
+
     head = ProjectionHead(cfg.head_hidden, cfg.head_out, 2, cfg.head_bn_momentum) if cfg.lambda_infonce > 0 else None
     return CANModel(enc, dec, head)
 

@@ -80,6 +80,9 @@ _MAE_OPT = dict(base_lr=1.5e-4, weight_decay=0.05)  # He et al. (2022), used by 
 OPTIONAL = {
     "denoise_target": "noise",   # what the decoder predicts on visible patches: the added noise σe (paper) or "clean"
     "rec_loss": True,            # False: no reconstruction term (Table 5's CN), the other weights unchanged
+    # the attention kernel (can.model.attention_impl): 'auto' = cuDNN's fused kernel where it runs (GPU, bf16), else
+    # XLA's; 'xla' or 'cudnn' to choose. The same function either way: results do not depend on it beyond rounding.
+    "attention": "auto",
 }
 
 
@@ -156,6 +159,9 @@ def check_config(cfg, num_devices: int | None = None) -> None:
     if option(cfg, "denoise_target") == "clean" and not cfg.denoise_loss:
         _fail("denoise_target", "clean", "'noise' when denoise_loss=False (no denoising loss, no target)")
     if option(cfg, "rec_loss") not in (True, False): _fail("rec_loss", option(cfg, "rec_loss"), "True or False")
+    if option(cfg, "attention") not in ("auto", "xla", "cudnn"):
+        _fail("attention", option(cfg, "attention"), "'auto', 'xla' or 'cudnn'")
+
     if cfg.tau <= 0: _fail("tau", cfg.tau, "tau > 0")
     for name in ("batch_size", "epochs", "head_hidden", "head_out", "decoder_width", "decoder_depth"):
         if int(cfg[name]) != cfg[name] or cfg[name] <= 0: _fail(name, cfg[name], "a positive integer")

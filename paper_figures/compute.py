@@ -25,7 +25,11 @@ from pathlib import Path
 # evaluations that come with them are run for issue 31's fine-tunes and are charged to 31.
 GROUPS = ("curve", "main", "floor", "table3", "probe-recipe", "ablation", "sweep", "last4-choice")
 ISSUES = {"Paper figures I (issue 12)": 6.0, "Paper figures II (issue 13)": 7.0, "Sweeps (issue 29)": 3.0,
-          "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0}
+          "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0, "Reproduction (issue 45)": 15.0}
+# Issue 45 granted 15 machine hours of CPU (its accelerator minutes are counted apart, never against a CPU budget):
+# every job that ended after its session began is charged to it.
+ISSUE_45_START = datetime(2026, 12, 4, 17, 49).timestamp()
+ACCELERATORS = ("gpu", "tpu")
 ISSUE_29_START = datetime(2026, 12, 1).timestamp()
 ISSUE_32_END = datetime(2026, 12, 2, 12, 45).timestamp()
 ISSUE_32_KINDS = ("eval-linear4", "eval-quick4", "regenerated")
@@ -35,6 +39,8 @@ ISSUE_31_KINDS = ("eval-robustness", "eval-finetune-pilot5", "eval-robustness-lp
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
+    if (r["end"] or 0) >= ISSUE_45_START:
+        return "Reproduction (issue 45)"
     if r["kind"] in ISSUE_31_KINDS:
         return "Fine-tuning (issue 31)"
     if r["kind"] in ISSUE_32_KINDS and (r["end"] or 0) >= ISSUE_32_END:
@@ -81,6 +87,10 @@ def interval(p: Path, d: dict) -> dict:
     return {"start": t - wall, "end": t, "unplaced_s": 0.0}
 
 
+def on_accelerator(r: dict) -> bool:
+    return r["device"].split(":")[0] in ACCELERATORS
+
+
 def machine_s(rows: list[dict]) -> list[float]:
     """Each job's share of the machine's wall time: while k jobs run together, each is charged 1/k of that time (so
     the shares of all jobs add up to the union of their intervals); unplaced seconds are charged in full."""
@@ -100,8 +110,10 @@ def hours(s: float) -> str:
 def compute(results: Path) -> str:
     "The page: job time per group (pre-training and evaluations apart), then per issue against its budget."
     rows = jobs(results)
-    for r, m in zip(rows, machine_s(rows)):          # shares taken over all groups: runs of two issues overlapped
-        r["machine_s"] = m
+    for kind in (False, True):      # a job on an accelerator host does not share the CPU machine, nor the reverse
+        part = [r for r in rows if on_accelerator(r) == kind]
+        for r, m in zip(part, machine_s(part)):      # shares taken over all groups: runs of two issues overlapped
+            r["machine_s"] = m
     by = defaultdict(list)
     for r in rows:
         by[r["group"]].append(r)
@@ -129,12 +141,15 @@ def compute(results: Path) -> str:
                      f"{hours(sum(r['wall_s'] for r in ev))} | {hours(sum(r['wall_s'] for r in rs))} | "
                      f"{hours(sum(r['machine_s'] for r in rs))} | "
                      f"{', '.join(sorted({r['device'] for r in rs}))} |")
-    lines += ["", "| issue | groups | job h | machine h (upper bound) | budget h |", "|---|---|---|---|---|"]
+    lines += ["", "CPU and accelerator hours apart: a budget is CPU machine hours; an accelerator's are counted, not charged.",
+              "", "| issue | groups | job h | CPU machine h (upper bound) | accelerator machine h | budget h (CPU) |",
+              "|---|---|---|---|---|---|"]
     for name, budget in ISSUES.items():
         rs = [r for r in rows if issue(r) == name]
         groups = [g for g in GROUPS if any(r["group"] == g for r in rs)]
+        cpu, acc = ([r for r in rs if on_accelerator(r) == k] for k in (False, True))
         lines.append(f"| {name} | {', '.join(groups) or '—'} | {hours(sum(r['wall_s'] for r in rs))} | "
-                     f"{hours(sum(r['machine_s'] for r in rs))} | {budget:g} |")
+                     f"{hours(sum(r['machine_s'] for r in cpu))} | {hours(sum(r['machine_s'] for r in acc))} | {budget:g} |")
     return "\n".join(lines) + "\n"
 
 

@@ -242,7 +242,7 @@ def select(args) -> list[tuple[dict, list[str]]]:
     groups = sorted({r["group"] for r in runs()})
     if args.group is not None and args.group not in groups:
         raise SystemExit(f"--group {args.group!r} matches no run; allowed: {groups}")
-    chosen = [r for r in runs(args.group) if fnmatch.fnmatch(r["name"], args.runs)]
+    chosen = [r for r in runs(args.group) if any(fnmatch.fnmatch(r["name"], g) for g in args.runs.split(","))]
     if not chosen:
         raise SystemExit(f"--runs {args.runs!r} matches no run of {args.group or 'the plan'}; e.g. "
                          f"{[r['name'] for r in runs(args.group)][:6]}")
@@ -546,7 +546,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-hours", type=float, default=None, help="start no new job after this many hours")
     ap.add_argument("--no-render", action="store_true", help="do not run `make figures` at the end")
     ap.add_argument("--only", default=None, help="only jobs of this kind (e.g. pretrain: evaluate later)")
-    ap.add_argument("--runs", default="*", help="only runs whose name matches this glob (e.g. 'main/*-seed2')")
+    ap.add_argument("--runs", default="*", help="only runs whose name matches one of these comma-separated globs (e.g. 'main/*-seed2')")
     ap.add_argument("--commit", action="store_true", help="git-commit each job's results folder when the job ends")
     ap.add_argument("--list", action="store_true", help="print the jobs that would run and their estimated time")
     ap.add_argument("--workers", type=int, default=1, help="jobs at once, each in its own process (an accelerator)")
