@@ -21,7 +21,7 @@ from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, c
                             workdir_lock)
 from .data import data_source, make_loader
 from .model import build_model
-from .presets import check_config
+from .presets import check_config, option
 from .provenance import allocator_hint, provenance, weights_fingerprint
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
@@ -85,7 +85,9 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                                      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
         start, restored = restore_intact(mngr, state, workdir)
         state = restored if start else state
-        data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start)
+        data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start,
+                              num_threads=option(cfg, "data_threads"))
+
         metrics_path = workdir / "metrics.jsonl"
         rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
         rows = [r for r in rows if r["step"] <= start]          # drop what was logged after the last checkpoint
