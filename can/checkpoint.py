@@ -53,7 +53,14 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
         # a key added to the config after the run started, at its default, changes nothing
         have = json.loads(json.dumps(upgrade_config(json.loads(path.read_text())).to_dict()))
         diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+        ckpts = workdir / "checkpoints"
+        if diff and not (ckpts.is_dir() and any(ckpts.iterdir())):     # a config but no checkpoint: not a run yet
+            print(f"workdir={str(workdir)!r} held a config but no checkpoint (a start that stopped before its first "
+                  f"save): its config is replaced ({', '.join(diff)})")
+            atomic_write(path, json.dumps(want, indent=1, sort_keys=True))
+            return workdir
         if diff and not override_config:
+
             detail = ", ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} asked" for k in diff)
             raise ValueError(f"workdir={str(workdir)!r} holds a run with a different config ({detail}); "
                              f"use another workdir, delete this one, or pass override_config=True")

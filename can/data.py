@@ -22,8 +22,8 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_MNIST_INSTALL', 'FASHION_MNIST_CLASSES', 'FashionMnistIdx', 'read_idx',
-           'default_data_dir', 'file_lock', 'data_source', 'to_size', 'decode_image', 'load_arrays', 'batch_indices',
-           'make_loader']
+           'default_data_dir', 'file_lock', 'data_source', 'to_size', 'decode_image', 'dataset_channels', 'load_arrays',
+           'batch_indices', 'make_loader']
 
 # %% ../nbs/05_data.ipynb #20f06a4f
 class FashionMnistIdx(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -146,7 +146,15 @@ def decode_image(data: bytes, size: int, channels: int = 3) -> np.ndarray:
 
 
 
+def dataset_channels(source) -> int:
+    "The channels of a source's images (its features' shape when it declares one, else its first record's)."
+    info = getattr(source, "dataset_info", None)
+    shape = getattr(info.features["image"], "shape", None) if info is not None and "image" in info.features else None
+    return int(shape[-1]) if shape and shape[-1] else int(np.asarray(source[0]["image"]).shape[-1])
+
+
 def _image(record, image_size: int, source) -> np.ndarray:
+
     x = record["image"]
     if isinstance(x, bytes):                    # a JPEG feature read without decoding (`data_source`)
         return decode_image(x, image_size, source.dataset_info.features["image"].shape[-1])

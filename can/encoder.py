@@ -109,7 +109,13 @@ def load_encoder(source="default", batch_size: int = 1000, progress: bool | None
                              f"(this encoder's image_size and channels)")
         # uint8 is scaled by 1/255, floats are taken as they are: float images in [0, 255] would silently give other
         # features, so they are refused rather than guessed at
+        if not len(images):
+            raise ValueError(f"images.shape={images.shape} is invalid; allowed: at least one image")
+        if images.dtype != np.uint8 and not np.isfinite(images).all():
+            raise ValueError(f"images (dtype {images.dtype}) hold {int((~np.isfinite(images)).sum())} NaN or infinite "
+                             f"values; allowed: uint8 in [0, 255] or finite floats in [0, 1]")
         if images.dtype != np.uint8 and images.size and (images.min() < 0 or images.max() > 1):
+
             raise ValueError(f"images (dtype {images.dtype}) have values in [{images.min():g}, {images.max():g}]; "
                              f"allowed: uint8 in [0, 255] or float in [0, 1]")
         show = len(images) > 10 * batch_size if progress is None else progress

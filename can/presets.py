@@ -9,7 +9,7 @@ import ml_collections
 
 # %% auto #0
 __all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'upgrade_config', 'get_config',
-           'num_patches', 'check_config', 'config_keys', 'check_parameters']
+           'parse_value', 'num_patches', 'check_config', 'config_keys', 'check_parameters']
 
 # %% ../nbs/00_presets.ipynb #b707c444
 VIT_SIZES = {  # name: (width, depth, mlp_dim, heads)
@@ -98,7 +98,9 @@ def upgrade_config(stored: dict) -> ml_collections.ConfigDict:
     """A config read back from a file (a run's config.json, an exported encoder), in today's form: a key added to the
     base config after it was written takes its default (which is what that run trained with), then `check_config`.
     Every reader of a stored config goes through here."""
-    cfg = ml_collections.ConfigDict({**_base(), **dict(stored)})
+    base = {**_base(), **OPTIONAL}
+    cfg = ml_collections.ConfigDict({**_base(), **{k: parse_value(k, v, base.get(k)) for k, v in dict(stored).items()}})
+
     check_config(cfg)
     return cfg
 
@@ -117,6 +119,7 @@ def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_
     unknown = sorted(set(overrides) - set(cfg) - set(OPTIONAL))
     if unknown:
         raise ValueError(f"unknown config parameter(s) {unknown}; allowed: {sorted(set(cfg) | set(OPTIONAL))}")
+    overrides = {k: parse_value(k, v, cfg.get(k, OPTIONAL.get(k))) for k, v in overrides.items()}
     overrides = {k: v for k, v in overrides.items() if not (k in OPTIONAL and v == OPTIONAL[k])}
     cfg.update(overrides, method=method, preset=preset)
     cfg = ml_collections.ConfigDict(cfg)
@@ -126,6 +129,24 @@ def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_
 # %% ../nbs/00_presets.ipynb #d9f635c0
 def _fail(name, value, allowed):
     raise ValueError(f"{name}={value!r} is invalid; allowed: {allowed}")
+
+
+def parse_value(name: str, value, like):
+    """`value` in the type of `like` (the key's default) when it is a string and `like` is a bool or a number:
+    papermill passes `-p denoise_loss false` as the string 'false', which Python would take as true. 'true' or
+    'false' (any case) for a bool, an integer or a number literal ('1e-3') for a number; anything else raises one
+    line naming the key. Other values are returned as they are (and checked by `check_config`)."""
+    if not isinstance(value, str) or not isinstance(like, (bool, int, float)):
+        return value
+    s = value.strip()
+    if isinstance(like, bool):
+        if s.lower() in ("true", "false"):
+            return s.lower() == "true"
+        _fail(name, value, "True or False")
+    try:
+        return int(s) if isinstance(like, int) else float(s)
+    except ValueError:
+        _fail(name, value, "an integer" if isinstance(like, int) else "a number")
 
 
 def num_patches(cfg) -> int:
@@ -170,6 +191,9 @@ def check_config(cfg, num_devices: int | None = None) -> None:
 
 
     if cfg.tau <= 0: _fail("tau", cfg.tau, "tau > 0")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2 ** 31:
+        _fail("seed", cfg.seed, "an integer in [0, 2**31)")     # grain's shuffle seeds are non-negative
+
     for name in ("batch_size", "epochs", "head_hidden", "head_out", "decoder_width", "decoder_depth"):
         if int(cfg[name]) != cfg[name] or cfg[name] <= 0: _fail(name, cfg[name], "a positive integer")
     if cfg.lambda_infonce > 0 and cfg.batch_size < 2:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .augment import augment_fn
 from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, check_workdir, restore_intact,
                             workdir_lock)
-from .data import data_source, make_loader
+from .data import data_source, dataset_channels, make_loader
 from .model import build_model
 from .presets import check_config, option
 from .provenance import allocator_hint, provenance, weights_fingerprint
@@ -65,12 +65,16 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
     with _Preemption() as preemption, workdir_lock(workdir):
         mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)
-        workdir = check_workdir(cfg, workdir, override_config)
-        prov = provenance(cfg)                                  # the code this run imported, not the code at its end
+        # every check before anything is written: a failed start leaves no config.json behind (the data first)
         source = data_source(cfg.dataset, "train", cfg.data_dir)
         steps_per_epoch = len(source) // cfg.batch_size
         if steps_per_epoch == 0:
             raise ValueError(f"batch_size={cfg.batch_size} is invalid; allowed: at most the {len(source)} training images")
+        if (channels := dataset_channels(source)) != cfg.channels:
+            raise ValueError(f"channels={cfg.channels} is invalid for dataset={cfg.dataset!r}; allowed: {channels}")
+        workdir = check_workdir(cfg, workdir, override_config)
+        prov = provenance(cfg)                                  # the code this run imported, not the code at its end
+
         total = cfg.epochs * steps_per_epoch
         save_every = save_every or steps_per_epoch
         model, tx = build_model(cfg), make_optimizer(cfg, steps_per_epoch)

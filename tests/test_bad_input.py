@@ -1,5 +1,7 @@
 """Every wrong parameter fails with a ValueError that names it, before anything is compiled."""
+import json
 import tempfile
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -73,7 +75,42 @@ CASES = [  # (parameter named in the message, call)
 def _mismatched_workdir():
     d = tempfile.mkdtemp()
     check_workdir(get_config(), d)
+    (Path(d) / "checkpoints" / "10").mkdir(parents=True)      # a run: it has a checkpoint
     check_workdir(get_config(sigma_max=0.1), d)
+
+
+def test_a_config_without_a_checkpoint_is_not_yet_a_run(capsys):
+    "Issue 43: a start that stopped before its first save leaves a config only; another config takes the workdir over."
+    d = Path(tempfile.mkdtemp())
+    check_workdir(get_config(), d)
+    check_workdir(get_config(sigma_max=0.1), d)
+    assert json.loads((d / "config.json").read_text())["sigma_max"] == 0.1
+    assert "held a config but no checkpoint" in capsys.readouterr().out
+
+
+def test_a_failed_start_writes_nothing():
+    "Issue 43: the data and its channels are checked before config.json is written."
+    from can.pretrain import pretrain
+    d = Path(tempfile.mkdtemp()) / "wd"
+    with pytest.raises(FileNotFoundError, match="dataset='cifar10' is not prepared"):
+        pretrain(get_config(dataset="cifar10", data_dir=tempfile.mkdtemp()), d, progress=False)
+    with pytest.raises(ValueError, match="channels=3 is invalid for dataset='fashion_mnist'; allowed: 1"):
+        pretrain(get_config(channels=3), d, progress=False)
+    assert not (d / "config.json").exists()
+
+
+def test_the_encoder_refuses_nan_and_empty_images():
+    "Issue 43: NaN compares false with every bound, so the range check let NaN images through to NaN features."
+    from can.encoder import load_encoder
+    encode = load_encoder("default")
+    x = np.zeros((2, 32, 32, 1), np.float32)
+    x[1, 3, 4, 0] = np.nan
+    with pytest.raises(ValueError, match="hold 1 NaN or infinite values"):
+        encode(x)
+    with pytest.raises(ValueError, match="hold 1 NaN or infinite values"):
+        encode(np.where(np.isnan(x), np.inf, x))
+    with pytest.raises(ValueError, match=r"images.shape=\(0, 32, 32, 1\) is invalid; allowed: at least one image"):
+        encode(np.zeros((0, 32, 32, 1), np.uint8))
 
 
 def test_missing_checkpoint_says_what_is_allowed():

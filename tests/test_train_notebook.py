@@ -22,12 +22,17 @@ def papermill(tmp_path, *params):
 @pytest.mark.parametrize("method", ["can", "mae", "simclr"])
 def test_train_notebook_runs(tmp_path, method):
     # any config key is a parameter, not only those the parameters cell lists (CAN's run sets two)
-    extra = ["-p", "weight_decay", 0.1, "-p", "decoder_depth", 1] if method == "can" else []
+    # and papermill's strings are parsed by the key's type: `-p denoise_loss false` is the string 'false' (issue 43)
+    extra = ["-p", "weight_decay", 0.1, "-p", "decoder_depth", 1, "-p", "denoise_loss", "false", "-p", "noise_embed",
+             "false", "-p", "override_config", "false"] if method == "can" else []
     res, out = papermill(tmp_path, "-p", "method", method, *map(str, extra))
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / f"runs/default-{method}-seed0"
     config = json.loads((run / "config.json").read_text())
     assert (config["weight_decay"], config["decoder_depth"]) == ((0.1, 1) if method == "can" else (0.05, 2))
+    if method == "can":             # trained without the denoising term
+        assert config["denoise_loss"] is False and config["noise_embed"] is False
+        assert "denoise" not in json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     probe = json.loads((run / "probe.json").read_text())
     assert set(probe["results"]) == {"random init", f"{method} pre-trained"}
     assert probe["config"]["method"] == method and probe["git_commit"] is not None
