@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -29,17 +30,60 @@ from .train import batch_sharding, init_state, learning_rate, make_mesh, make_op
 __all__ = ['pretrain']
 
 # %% ../nbs/08_pretrain.ipynb #840bc7e1
+class _NeverChanged:
+    "Stands in for ipykernel's parent pid while training: equal to every pid, so the kernel's parent poller never fires."
+    __hash__ = None
+
+    def __bool__(self):
+        return True
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+def _kernel_parent_poller():
+    "The parent poller of the Jupyter kernel this code runs in (papermill's), or None outside one."
+    if "ipykernel" not in sys.modules:
+        return None
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance() if IPKernelApp.initialized() else None
+    except Exception:
+        return None
+    poller = getattr(app, "poller", None)
+    return poller if hasattr(poller, "parent_pid") else None
+
+
 class _Preemption:
-    "Context manager: SIGTERM and SIGINT set `.signum` instead of stopping the process."
+    """Context manager: SIGTERM and SIGINT set `.signum` instead of stopping the process.
+
+    Under papermill the signal reaches papermill, not the kernel that trains: papermill dies, and ipykernel's parent
+    poller then ends the kernel at once (`os._exit`), losing every step since the last checkpoint. So while training,
+    a thread watching the parent takes that poller's place: the parent's exit counts as SIGTERM (`.orphaned`), the
+    loop saves as it does on a signal, and the kernel exits after it. The poller is restored on exit."""
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self):
-        self.signum, self._previous = None, {}
+        self.signum, self.orphaned, self._previous, self._poller = None, False, {}, None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        self._poller = _kernel_parent_poller()
+        if self._poller is not None:
+            self._parent, self._stop = os.getppid(), threading.Event()
+            self._saved, self._poller.parent_pid = self._poller.parent_pid, _NeverChanged()
+            threading.Thread(target=self._watch, daemon=True).start()
         return self
+
+    def _watch(self):
+        while not self._stop.wait(0.1):
+            if os.getppid() != self._parent:
+                self.orphaned, self.signum = True, signal.SIGTERM
+                return
 
     def _handle(self, signum, frame):
         self.signum = signum
@@ -47,12 +91,18 @@ class _Preemption:
     def __exit__(self, *exc):
         for s, handler in self._previous.items():
             signal.signal(s, handler)
+        if self._poller is not None:
+            self._stop.set()
+            self._poller.parent_pid = self._saved
+
 
 # %% ../nbs/08_pretrain.ipynb #0ea95297
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
-             stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1):
+             stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1,
+             save_every_minutes: float | None = 5.0):
     """Pre-train `cfg` in `workdir` (resuming if it holds a checkpoint) -> (state, model, list of metric rows).
-    save_every: steps between checkpoints (default: one epoch); stop_after: stop (and save) after this many steps;
+    save_every: steps between checkpoints (default: one epoch), and a checkpoint at least every `save_every_minutes`
+    of wall time (None: by steps only), so that a kill loses minutes, not an epoch; stop_after: stop (and save) after this many steps;
     override_config: resume even though the workdir's config differs; fsdp: devices that parameters are sharded
     over (a layout, not part of the config: a run may resume on another mesh). On SIGTERM or SIGINT: save, exit 0."""
     for name, v in (("log_every", log_every), ("max_to_keep", max_to_keep), ("save_every", save_every),
@@ -60,6 +110,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         if v is not None and (not isinstance(v, int) or v < 1):
             raise ValueError(f"{name}={v!r} is invalid; allowed: a positive integer" +
                              (" or None" if name in ("save_every", "stop_after") else ""))
+    if save_every_minutes is not None and not (isinstance(save_every_minutes, (int, float)) and save_every_minutes > 0):
+        raise ValueError(f"save_every_minutes={save_every_minutes!r} is invalid; allowed: a positive number or None")
     if hint := allocator_hint():
         print(hint)
     with _Preemption() as preemption, workdir_lock(workdir):
@@ -108,6 +160,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
 
         end = total if stop_after is None else min(total, start + stop_after)
         done, t0, t_log, n_log, pending = start, time.time(), time.time(), 0, None
+        t_save = t0
         bar = tqdm(range(start, end), initial=start, total=total, desc=f"{cfg.method} pre-training", disable=not progress)
         with _OrbaxMuted():
             try:
@@ -119,7 +172,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                             checked(*pending)
                         done, pending, n_log = step + 1, (step + 1, m), n_log + 1
                         log_now = done % log_every == 0 or done == end or preemption.signum
-                        save_now = done % save_every == 0 or done == end or preemption.signum
+                        save_now = (done % save_every == 0 or done == end or preemption.signum or
+                                    (save_every_minutes is not None and time.time() - t_save >= 60 * save_every_minutes))
                         if log_now or save_now:
                             m, pending = checked(*pending), None  # a checkpoint only of a checked step
                         if log_now:
@@ -132,6 +186,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                             t_log, n_log = now, 0
                         if save_now:
                             mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
+                            t_save = time.time()
                         if preemption.signum:
                             break
                     mngr.wait_until_finished()
@@ -151,5 +206,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         bar.close()
         print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in {workdir}; "
               f"run the same command again to continue.", flush=True)
+        if preemption.orphaned:     # papermill is gone: nothing reads this kernel any more, end it as ipykernel would
+            os._exit(0)
+
         sys.exit(0)
     return state, model, rows

@@ -60,3 +60,41 @@ def test_unknown_parameter_fails_at_once_naming_it(tmp_path, notebook):
     assert f"unknown parameter(s) ['mask_rato'] of nbs/{notebook}.ipynb; allowed: [" in err, err[-3000:]
     assert ("'mask_ratio'" in err) == (notebook == "train")      # the train notebook takes every config key
     assert wall < 60 and not (tmp_path / "runs").exists()
+
+
+def _wait(pred, timeout=240.0):
+    import time
+    t = time.time()
+    while not pred():
+        if time.time() - t > timeout:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
+    """Issue 43: `timeout` and schedulers signal papermill, not its kernel. The kernel sees its parent go, saves a
+    checkpoint of the steps done and exits; the same command then resumes from it."""
+    import signal
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(tmp_path / "out.ipynb"), "--cwd",
+           str(tmp_path), "-p", "batch_size", "64", "-p", "probe_train_size", "300", "-p", "probe_test_size", "300"]
+    run = tmp_path / "runs/default-can-seed0"
+    rows = lambda: len((run / "metrics.jsonl").read_text().splitlines()) if (run / "metrics.jsonl").exists() else 0
+    saved = []
+    for attempt in range(2):
+        before = rows()                                # a resumed run keeps the rows up to its checkpoint
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert _wait(lambda: rows() > before), "no step was logged"
+            if (run / "run.json").exists():
+                (run / "run.json").unlink()
+            p.send_signal(signal.SIGTERM)              # papermill, not the kernel
+            p.wait(60)
+            assert _wait(lambda: (run / "run.json").exists(), 90), "the kernel did not save"
+        finally:
+            p.kill()
+        info = json.loads((run / "run.json").read_text())
+        assert info["preempted"] and info["steps"] > 0 and info["steps"] in map(int, os.listdir(run / "checkpoints"))
+        saved.append(info)
+    assert saved[1]["resumed_from"] == saved[0]["steps"] and saved[1]["steps"] > saved[0]["steps"]
