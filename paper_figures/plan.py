@@ -139,7 +139,7 @@ RESULTS, WORK = "paper_figures/results", "runs/paper"
 # to cut it.
 TINY = os.environ.get("CAN_PAPER_TINY")
 if TINY:
-    _tiny = dict(data_dir=f"{TINY}/tfds", batch_size=32)
+    _tiny = dict(data_dir=f"{TINY}/tfds", batch_size=32, variant="Mu/8", decoder_depth=1, head_hidden=64)
     RUNS = ([_run("tiny", "can", 0, 1, ["quick", "knn"], **_tiny), _run("tiny", "mae", 0, 1, ["quick"], **_tiny)] +
             [_run("tiny", "can", 1, 1000, ["quick"], key="can-long", **_tiny)])
     RESULTS, WORK = f"{TINY}/results", f"{TINY}/runs"

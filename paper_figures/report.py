@@ -66,14 +66,17 @@ def judge(claims, results: str) -> list[dict]:
         a, b = values(*c["a"], results), values(*c["b"], results)
         px = values("pixels", c["a"][1], results) if has_floor(c["a"][1]) else None
         floors = ((a, px), (b, px)) if px is not None else (None, None)
-        verdict, note = gated_verdict(a, b, *floors, c.get("relation", ">"), c.get("tol"))
-        d, se = difference(a, b) if a and b else (math.nan, math.nan)
+        # a deterministic floor (one value: plan.values) is a constant to the rule: a one-sample test against it
+        ra, rb = (xs * len(other) if key == "pixels" and len(xs) == 1 and len(other) > 1 else xs
+                  for xs, other, key in ((a, b, c["a"][0]), (b, a, c["b"][0])))
+        verdict, note = gated_verdict(ra, rb, *floors, c.get("relation", ">"), c.get("tol"))
+        d, se = difference(ra, rb) if a and b else (math.nan, math.nan)
         note = "; ".join(x for x in (note, provenance_note(c, results)) if x)
         out.append({"id": c["id"], "artefact": c["artefact"], "claim": c["statement"], "paper": list(c["paper"]),
                     "a": list(c["a"]), "b": list(c["b"]), "relation": c.get("relation", ">"), "tol": c.get("tol"),
                     "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
                     "difference": None if math.isnan(d) else round(d, 5), "se": None if math.isnan(se) else round(se, 5),
-                    "seeds": [len(a), len(b)], "verdict": verdict, "note": note,
+                    "seeds": [len(a), len(b)], "rule_seeds": [len(ra), len(rb)], "verdict": verdict, "note": note,
                     **({"check": True} if c.get("check") else {})})     # a check of our recipe: shown, not counted
     return out
 

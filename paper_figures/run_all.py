@@ -280,6 +280,18 @@ def committed_seconds() -> dict:
     return {k: sorted(v)[len(v) // 2] for k, v in per.items()}
 
 
+def manifest_seconds(manifests) -> dict:
+    """Median wall seconds per image of each kind of job that finished in the accelerator calls of `manifests`
+    (`--bundle`'s manifest.json): what `--list --rates` estimates the rest of the plan from. Each job's seconds were
+    measured with the call's workers sharing the device, so a total from them is divided by as many workers."""
+    per = {}
+    for m in manifests:
+        for j in json.loads(m.read_text())["jobs"]:
+            if j.get("status") == "done":
+                per.setdefault(j["kind"], []).append(j["wall_s"] / j["images"])
+    return {k: sorted(v)[len(v) // 2] for k, v in per.items()}
+
+
 class Scheduler:
     """Runs the selected runs' jobs in `workers` processes at once (each run's jobs in order, in one worker), the
     runs with the most work first when there is a deadline. Keeps the throughput measured so far (images per second
@@ -549,6 +561,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default="*", help="only runs whose name matches one of these comma-separated globs (e.g. 'main/*-seed2')")
     ap.add_argument("--commit", action="store_true", help="git-commit each job's results folder when the job ends")
     ap.add_argument("--list", action="store_true", help="print the jobs that would run and their estimated time")
+    ap.add_argument("--rates", nargs="+", default=None, metavar="MANIFEST",
+                    help="with --list: estimate from these accelerator calls' manifests instead of this machine")
     ap.add_argument("--workers", type=int, default=1, help="jobs at once, each in its own process (an accelerator)")
     ap.add_argument("--deadline", type=float, default=None,
                     help="seconds: start no job that cannot end before, stop those still running at it")
@@ -577,14 +591,17 @@ def main(argv=None) -> int:
         return 1 if import_bundle(Path(args.import_), args.commit, args.code_commit) else 0
     work = select(args)
     if args.list:
-        per = committed_seconds()
+        per = committed_seconds() if not args.rates else manifest_seconds([Path(m) for m in args.rates])
         total = 0.0
         for run, jobs in work:
             est = [per.get(k, 0.0) * job_images(run, k) for k in jobs]
             total += sum(est)
             print(f"{run['name']}: " + ", ".join(f"{k} ~{e / 60:.0f} min" if e else f"{k} ?" for k, e in zip(jobs, est)))
-        print(f"{sum(len(j) for _, j in work)} jobs of {len(work)} runs, ~{total / 3600:.1f} h here at the committed "
-              f"results' median time per image ('?': no committed job of that kind)")
+        where = (f"on the accelerator of the {len(args.rates)} manifests given, at their jobs' median time per image"
+                 if args.rates else "here at the committed results' median time per image")
+        print(f"{sum(len(j) for _, j in work)} jobs of {len(work)} runs, ~{total / 3600:.1f} h {where} ('?': no "
+              f"finished job of that kind)" + (f"; ~{total / 60 / args.workers:.0f} min with {args.workers} workers"
+                                              if args.rates else ""))
         return 0
     if args.deadline is not None:       # the most work first: what is left at the deadline is the shortest
         work.sort(key=lambda rj: -sum(job_images(rj[0], k) for k in rj[1]))

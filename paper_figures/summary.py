@@ -38,7 +38,7 @@ def counted(rows) -> list[dict]:
 
 def expected_chance_holds(rows) -> float:
     "The holds to expect by chance alone: the sum of the rule's per-claim false-positive rates (0 for 'no data')."
-    return sum(false_positive_rate(*r["seeds"]) for r in rows if "seeds" in r and "rule" not in r)
+    return sum(false_positive_rate(*r.get("rule_seeds", r["seeds"])) for r in rows if "seeds" in r and "rule" not in r)
 
 
 def _count_table(label: str, groups: dict, kinds) -> list[str]:

@@ -21,7 +21,7 @@ def _run_all(tiny, *args):
 
 def test_two_workers_a_deadline_the_bundle_and_the_import(tmp_path):
     tiny = tmp_path / "tiny"
-    p = subprocess.run(["bash", "scripts/accel_reproduce.sh", "--minutes", "3", "--workers", "2", "--tiny", str(tiny)],
+    p = subprocess.run(["bash", "scripts/accel_reproduce.sh", "--minutes", "4", "--workers", "2", "--tiny", str(tiny)],
                        cwd=ROOT, env=dict(os.environ, OUT=str(tmp_path / "out"), PYTHON=sys.executable),
                        capture_output=True, text=True, timeout=600)
     log = p.stdout + p.stderr
@@ -30,7 +30,7 @@ def test_two_workers_a_deadline_the_bundle_and_the_import(tmp_path):
     with tarfile.open(bundle) as tar:
         names = sorted(tar.getnames())
         manifest = json.load(tar.extractfile("manifest.json"))
-    assert manifest["workers"] == 2 and manifest["deadline_s"] == 140
+    assert manifest["workers"] == 2 and manifest["deadline_s"] == 200
     # the long pre-training ran beside the short runs and was stopped at the deadline, its checkpoint saved
     status = {(j["run"], j["kind"]): j["status"] for j in manifest["jobs"]}
     assert status[("tiny/can-long-seed1", "pretrain")] == "stopped at the deadline", status

@@ -224,7 +224,7 @@ def test_fig5_judges_the_fine_tuned_models_robustness_absolute_and_relative(tmp_
                  "f5-corrupted-can-over-random": "holds", "f5-relative-can-over-mae": "holds",
                  "f5-relative-can-over-simclr": "holds", "f5-relative-can-over-random": "holds"}, v
     md = (tmp_path / "out" / "fig5.md").read_text()
-    assert "| from scratch | 82.2 ± 0.2 (n=3)" in md and "CAN, Table 9 recipe (batch 128)" in md
+    assert "| from scratch | 82.4 ± 0.3 (n=5)" in md and "CAN, Table 9 recipe (batch 128)" in md
     assert (tmp_path / "out" / "fig5.png").stat().st_size > 10_000
     # Table 2 reads the same jobs: the fine-tune rows, the from-scratch row and the checks of the recipe
     for key in ("can", "mae", "simclr", "random", "pixels"):
@@ -241,7 +241,7 @@ def test_fig5_judges_the_fine_tuned_models_robustness_absolute_and_relative(tmp_
     assert t2["t2-check-finetune-can-over-pixels"]["verdict"] == "holds"
     assert "check" not in t2["t2-finetune-can-over-mae"]
     row = next(l for l in (tmp_path / "out" / "table2.md").read_text().splitlines() if l.startswith("| random init"))
-    assert "79.1" in row and "82.2 ± 0.2 (n=3)" in row
+    assert "79.1" in row and "82.4 ± 0.3 (n=5)" in row
 
 
 def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp_path):
@@ -302,24 +302,28 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     assert share[("a-seed1", "pretrain")] == pytest.approx(1800 + 3500 / 2 + 100 / 3)
     page = compute(tmp_path)
     assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 | 1.99 |" in page
-    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page      # the groups it was charged
+    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 0.00 | 7 |" in page      # the groups it was charged
     # a sweep run from issue 29's start and a 4-block evaluation are charged to those issues, not to their group's
     put("sweep/s-seed0/eval-linear.json", wall_s=360, time_utc="2026-12-02T00:10:00Z")
     put("ablation/a-seed0/eval-quick4.json", wall_s=720, time_utc="2026-12-02T01:10:00Z")
     page = compute(tmp_path)
-    assert "| Sweeps (issue 29) | sweep | 0.10 | 0.10 | 3 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
-    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 7 |" in page
+    assert "| Sweeps (issue 29) | sweep | 0.10 | 0.10 | 0.00 | 3 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 0.00 | 4 |" in page
+    assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 0.00 | 7 |" in page
     put("main/m-seed1/eval-robustness.json", wall_s=1800, time_utc="2026-12-02T03:00:00Z")     # a fine-tune: issue 31
-    assert "| Fine-tuning (issue 31) | main | 0.50 | 0.50 | 5 |" in compute(tmp_path)
+    assert "| Fine-tuning (issue 31) | main | 0.50 | 0.50 | 0.00 | 5 |" in compute(tmp_path)
+    # issue 45: from its session on; an accelerator's hours apart, not charged to the CPU budget, and not sharing it
+    put("main/m-seed3/pretrain.json", wall_s=360, time_utc="2026-12-04T18:10:00Z", device="gpu:NVIDIA H200")
+    put("main/m-seed4/eval-knn.json", wall_s=720, time_utc="2026-12-04T18:20:00Z")
+    assert "| Reproduction (issue 45) | main | 0.30 | 0.20 | 0.10 | 15 |" in compute(tmp_path)
     # a regenerate after issue 32 ended (12:45 UTC on 2026-12-02) is made for issue 31's fine-tunes: charged there
     put("main/m-seed1/regenerated.json", wall_s=1800, time_utc="2026-12-02T14:00:00Z")
     page = compute(tmp_path)
-    assert "| Fine-tuning (issue 31) | main | 1.00 | 1.00 | 5 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 4 |" in page
+    assert "| Fine-tuning (issue 31) | main | 1.00 | 1.00 | 0.00 | 5 |" in page and "| Verdicts (issue 32) | ablation | 0.20 | 0.20 | 0.00 | 4 |" in page
     regen = next(r for r in jobs(tmp_path) if r["kind"] == "regenerated")      # stamped at its start: placed forward
     assert regen["end"] - regen["start"] == 1800 and regen["start"] == datetime(2026, 12, 2, 14).timestamp()
     # the same checkpoints regenerated again on a later machine: both regenerates count, both as 'regenerated'
     put("main/m-seed1/regenerated-2.json", wall_s=900, time_utc="2026-12-02T20:00:00Z")
-    assert "| Fine-tuning (issue 31) | main | 1.25 | 1.25 | 5 |" in compute(tmp_path)
+    assert "| Fine-tuning (issue 31) | main | 1.25 | 1.25 | 0.00 | 5 |" in compute(tmp_path)
     assert sorted(r["kind"] for r in jobs(tmp_path) if r["run"] == "m-seed1") == ["eval-robustness", "regenerated", "regenerated"]
     put("oops/x-seed0/pretrain.json", wall_s=1)
     with pytest.raises(ValueError, match="oops"):
