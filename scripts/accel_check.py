@@ -12,6 +12,9 @@ time. Parts:
    one; XLA's cost analysis is recorded as such, never used: on a GPU it omits cuBLAS/cuDNN calls), peak memory;
 3. `default_run`: the default preset pre-trained for 200 steps on Fashion-MNIST (`can.pretrain`), then the quick
    linear probe of the train notebook, trained against random-init encoder;
+3b. `attention`: the same step with the other attention kernel (XLA's composition or cuDNN's fused one: `auto`'s choice
+   is `step`), images/s, memory and the first step's loss side by side; `memory`: the step's memory with `remat`
+   (compiled, not run) and the largest batch that should fit;
 4. `equivalence`: two fp32 steps on 1 device against all devices (sharded == unsharded) and, on an accelerator, the
    accelerator against the host CPU, at `highest` matmul precision, with the tolerances of `nbs/04_train.ipynb`.
 A part that fails is recorded with its error and the others still run; the exit status says whether all passed.
@@ -64,12 +67,25 @@ def _images(cfg, mesh, seed=0):
     return jax.device_put(x.astype(np.uint8), batch_sharding(mesh))
 
 
-def step_benchmark(preset: str, batch: int, steps: int, dtype: str, peak: float) -> dict:
-    "images/s, MFU and peak memory of the sharded CAN step (every device, the batch split over them)."
+def _memory(compiled) -> dict:
+    "XLA's memory analysis of a compiled program: bytes of its arguments, temporaries and outputs (per device)."
+    mem = compiled.memory_analysis()
+    if mem is None:
+        return {}
+    return {"argument_bytes": mem.argument_size_in_bytes, "temp_bytes": mem.temp_size_in_bytes,
+            "output_bytes": mem.output_size_in_bytes, "alias_bytes": mem.alias_size_in_bytes,
+            "program_bytes": mem.argument_size_in_bytes + mem.temp_size_in_bytes + mem.output_size_in_bytes
+                             - mem.alias_size_in_bytes}
+
+
+def step_benchmark(preset: str, batch: int, steps: int, dtype: str, peak: float, attention: str = "auto",
+                   remat: bool = False) -> dict:
+    "images/s, MFU and memory of the sharded CAN step (every device, the batch split over them)."
     from can.flops import mfu, xla_flops
+    from can.model import attention_impl
     from can.presets import get_config
     from can.train import make_mesh
-    cfg = get_config(preset, "can", batch_size=batch, compute_dtype=dtype)
+    cfg = get_config(preset, "can", batch_size=batch, compute_dtype=dtype, attention=attention, remat=remat)
     mesh = make_mesh()
     state, step = _setup(cfg, mesh)
     images = _images(cfg, mesh)
@@ -77,8 +93,8 @@ def step_benchmark(preset: str, batch: int, steps: int, dtype: str, peak: float)
     compiled = step.jitted.lower(state, images).compile()       # the step's own program, compiled once
     compile_s = time.perf_counter() - t
     flops = xla_flops(compiled)             # of the program one device runs (SPMD), per step
-    state, m = compiled(state, images)      # warm-up
-    jax.block_until_ready(m)
+    state, m = compiled(state, images)      # warm-up: the first step, from the same init and images for every kernel
+    first_loss = float(m["loss"])
     t = time.perf_counter()
     for _ in range(steps):
         state, m = compiled(state, images)
@@ -86,12 +102,51 @@ def step_benchmark(preset: str, batch: int, steps: int, dtype: str, peak: float)
     dt = (time.perf_counter() - t) / steps
     stats = jax.devices()[0].memory_stats() or {}
     return {"preset": preset, "variant": cfg.variant, "compute_dtype": dtype, "global_batch": batch,
+            "attention": attention, "attention_kernel": attention_impl(cfg), "remat": remat, "first_loss": first_loss,
+            **_memory(compiled),
             "devices": mesh.size, "steps_timed": steps, "compile_s": compile_s, "step_s": dt,
             "images_per_s": batch / dt,
             # XLA's cost analysis, as reported: complete on a CPU, without cuBLAS/cuDNN calls on a GPU (never an MFU)
             "xla_cost_analysis_flops_per_step_per_device": flops,
             **mfu(cfg, batch / dt / mesh.size, jax.devices()[0].device_kind, peak),     # from the analytic count
             "peak_memory_bytes": stats.get("peak_bytes_in_use"), "loss": float(m["loss"])}
+
+
+def attention_comparison(step: dict, preset: str, batch: int, steps: int, dtype: str, peak: float) -> dict:
+    """The step with the kernel `auto` did not pick, beside `step` (auto's): images/s, memory, and the first step's loss
+    from the same init and images (the kernels compute the same function, up to bf16 rounding). Where only one kernel
+    can run (a CPU, fp32), says why the other cannot."""
+    from can.model import attention_impl
+    from can.presets import get_config
+    other = "xla" if step["attention_kernel"] == "cudnn" else "cudnn"
+    try:
+        attention_impl(get_config(preset, "can", compute_dtype=dtype, attention=other))
+    except ValueError as e:
+        return {"auto_picked": step["attention_kernel"], other: f"not run: {e}"}
+    o = step_benchmark(preset, batch, steps, dtype, peak, attention=other)
+    by = {step["attention_kernel"]: step, other: o}
+    return {"auto_picked": step["attention_kernel"],
+            **{k: {f: r.get(f) for f in ("images_per_s", "mfu_spec", "program_bytes", "temp_bytes", "first_loss")}
+               for k, r in by.items()},
+            "cudnn_over_xla_images_per_s": by["cudnn"]["images_per_s"] / by["xla"]["images_per_s"],
+            "first_loss_abs_diff": abs(by["cudnn"]["first_loss"] - by["xla"]["first_loss"])}
+
+
+def memory_check(step: dict, preset: str, batch: int, dtype: str) -> dict:
+    """Memory of the step with `remat` beside `step`'s (compiled, not run), and the largest global batch that should fit
+    each device (the temporaries grow linearly with the batch; the arguments, parameters and optimizer state, do not)."""
+    from can.presets import get_config
+    from can.train import make_mesh
+    cfg = get_config(preset, "can", batch_size=batch, compute_dtype=dtype, remat=True)
+    mesh = make_mesh()
+    state, step_fn = _setup(cfg, mesh)
+    remat = _memory(step_fn.jitted.lower(state, _images(cfg, mesh)).compile())
+    limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+    fit = lambda r: (None if not (limit and r.get("temp_bytes")) else
+                     int((limit - r["argument_bytes"]) / (r["temp_bytes"] / batch) * mesh.size))
+    return {"bytes_limit_per_device": limit, "no_remat": {k: step.get(k) for k in ("program_bytes", "temp_bytes")},
+            "remat": remat, "largest_batch_estimate": {"no_remat": fit(step), "remat": fit(remat)},
+            "attention_kernel": step["attention_kernel"]}
 
 
 def default_run(workdir: Path, steps: int, probe_train: int, probe_test: int | None) -> dict:
@@ -190,14 +245,17 @@ def main(argv=None) -> int:
     tiny = args.tiny
     dtype = "float32" if tiny or not accel else "bfloat16"
     out = Path(args.out or ROOT / "results" / "benchmark" / f"{device_name()}.json")
+    size, batch = ("default", 16) if tiny else ("vit_b16", 256)
     info = {**provenance(), "device_name": device_name(), "backend": jax.default_backend(),
             "device_count": jax.device_count(), "host": platform.node(), "cpu_count": os.cpu_count(),
             "versions": versions(), "tiny": tiny, "parts": {}}
     parts = {
         "peak": lambda: {"dtype": dtype, "n": 256 if tiny else 8192,
                          "flop_s": peak_matmul(dtype, 256 if tiny else 8192)},
-        "step": lambda: step_benchmark("default" if tiny else "vit_b16", 16 if tiny else 256, 2 if tiny else 20, dtype,
-                                       info["parts"]["peak"]["flop_s"]),
+        "step": lambda: step_benchmark(size, batch, 2 if tiny else 20, dtype, info["parts"]["peak"]["flop_s"]),
+        "attention": lambda: attention_comparison(info["parts"]["step"], size, batch, 2 if tiny else 10, dtype,
+                                                  info["parts"]["peak"]["flop_s"]),
+        "memory": lambda: memory_check(info["parts"]["step"], size, batch, dtype),
         "default_run": lambda: default_run(Path(args.workdir), 2 if tiny else 200, 300 if tiny else 10_000,
                                            300 if tiny else None),
         "equivalence": lambda: equivalence(16),

@@ -18,7 +18,12 @@ def test_accel_check_tiny(tmp_path):
     info = json.loads(out.read_text())
     assert info["ok"] and info["git_commit"] and info["device_name"] == "cpu" and info["versions"]["jax"]
     parts = info["parts"]
-    assert set(parts) == {"peak", "step", "default_run", "equivalence"}
+    assert set(parts) == {"peak", "step", "attention", "memory", "default_run", "equivalence"}
+    # on a CPU `auto` is XLA's composition, and cuDNN is refused (not run) with the reason
+    att = parts["attention"]
+    assert att["auto_picked"] == "xla" and att["cudnn"].startswith("not run: attention='cudnn' is invalid here")
+    mem = parts["memory"]
+    assert mem["remat"]["program_bytes"] > 0 and mem["no_remat"]["program_bytes"] > 0
     assert not any("error" in p for p in parts.values())
     step = parts["step"]
     assert step["devices"] == 8 and step["images_per_s"] > 0 and step["xla_cost_analysis_flops_per_step_per_device"] > 0
