@@ -116,7 +116,25 @@ def status(root: Path) -> str:
         where = f"`{'tables' if a.startswith('table') else 'figures'}/{a}.md`"
         lines.append(f"| {a} | {len(rows)} | " + ", ".join(f"{c[k]} {k}" for k in VERDICTS if c[k]) +
                      f" | {decided} | {where} |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", regenerated_list(root / "results")])
+
+
+def regenerated_list(results: Path) -> str:
+    """Every committed evaluation that measured a regenerated encoder rather than its run's own (`plan.encoder_of`: by
+    the weights' fingerprint, or by time for the results made before fingerprints), with the final-loss gap."""
+    from paper_figures.plan import FLOORS, encoder_of, runs
+    out = []
+    for run in runs():
+        d = results / run["name"]
+        if run["method"] in FLOORS or not (d / "pretrain.json").exists():
+            continue
+        for f in sorted(d.glob("eval-*.json")):
+            enc = encoder_of(run, json.loads(f.read_text()), str(results))
+            if enc:
+                out.append(f"`{run['name']}/{f.name}` ({enc['file']}, {enc['device']}, largest final-loss gap "
+                           f"{max(enc['final_gap'].values()):.4f})")
+    return (f"Evaluations of a regenerated encoder, not of the run's own weights ({len(out)}; the claim rows that use "
+            f"them say so): " + "; ".join(out) + ".") if out else "No evaluation measured a regenerated encoder."
 
 
 def headline(root: Path) -> str:
