@@ -9,7 +9,7 @@ import ml_collections
 
 # %% auto #0
 __all__ = ['VIT_SIZES', 'METHODS', 'PRESETS', 'OPTIONAL', 'decode_variant', 'option', 'upgrade_config', 'get_config',
-           'parse_value', 'num_patches', 'check_config', 'config_keys', 'check_parameters']
+           'warn_degenerate', 'parse_value', 'num_patches', 'check_config', 'config_keys', 'check_parameters']
 
 # %% ../nbs/00_presets.ipynb #b707c444
 VIT_SIZES = {  # name: (width, depth, mlp_dim, heads)
@@ -124,7 +124,23 @@ def get_config(preset: str = "default", method: str = "can", **overrides) -> ml_
     cfg.update(overrides, method=method, preset=preset)
     cfg = ml_collections.ConfigDict(cfg)
     check_config(cfg)
+    warn_degenerate(cfg)
     return cfg
+
+
+def warn_degenerate(cfg) -> None:
+    """Legal configs that train next to nothing, said once as a warning: a transformer over fewer than 16 tokens (e.g.
+    ViT-B/16 at 32 px: 4 patches), and a reconstruction term with no masked patch to average over (mask_ratio 0)."""
+    import warnings
+    t = num_patches(cfg)
+    if t < 16:
+        warnings.warn(f"variant={cfg.variant!r} at image_size={cfg.image_size} gives {t} patches: a transformer over "
+                      f"fewer than 16 tokens learns little (a patch of 4 suits 32-px images: e.g. variant 'Mu/4')",
+                      stacklevel=3)
+    if cfg.mask_ratio == 0 and cfg.lambda_infonce < 1 and option(cfg, "rec_loss"):
+        warnings.warn("mask_ratio=0 masks no patch: the reconstruction term averages over nothing and is 0; "
+                      "the decoder learns only from the denoising term, if any", stacklevel=3)
+
 
 # %% ../nbs/00_presets.ipynb #d9f635c0
 def _fail(name, value, allowed):

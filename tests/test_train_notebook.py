@@ -36,6 +36,9 @@ def test_train_notebook_runs(tmp_path, method):
     probe = json.loads((run / "probe.json").read_text())
     assert set(probe["results"]) == {"random init", f"{method} pre-trained"}
     assert probe["config"]["method"] == method and probe["git_commit"] is not None
+    # stopped after 2 steps: the probe says which encoder it measured (issue 43)
+    assert (probe["step"], probe["finished"]) == (2, False) and probe["total_steps"] == 60_000 // 64
+    assert "(after step 2 of 937: unfinished)" in out.read_text()
     assert (run / "loss.png").exists() and (run / "metrics.jsonl").exists()
     assert (run / "reconstructions.png").exists() == (method != "simclr")
     assert "linear-probe test accuracy" in out.read_text()
