@@ -40,7 +40,22 @@ def _encoder(checkpoint, seed, step=None):
         model = build_model(cfg)
         state = init_state(cfg, model, make_optimizer(cfg, 1), make_mesh(1))
         return cfg, model, state.params, 0
+    if _weights_source(checkpoint):     # what load_encoder takes beside a run: the same sources, read the same way
+        from can.encoder import _resolve
+
+        if step is not None:
+            raise ValueError(f"step={step!r} is invalid for checkpoint={str(checkpoint)!r}; allowed: None (a weights "
+                             f"file or a checkpoint directory holds one step)")
+        cfg, params, origin = _resolve(checkpoint)
+        return cfg, build_model(cfg), params, origin.get("step", 0)
     return load_run(checkpoint, step)
+
+
+def _weights_source(checkpoint) -> bool:
+    "Whether `checkpoint` is 'default', an exported .safetensors file or a checkpoint step directory (not a run)."
+    src = Path(str(checkpoint))
+    return (str(checkpoint) == "default" or src.suffix == ".safetensors" or
+            (src.is_dir() and src.name.isdigit() and (src.parent.parent / "config.json").exists()))
 
 
 def _features(cfg, model, params, x, cache: Path | None = None, features: str = "gap") -> np.ndarray:
@@ -94,7 +109,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     for name in datasets:
         xtr, ytr = arrays(name, "train", train_size)
         xte, yte = arrays(name, "test", test_size)
-        cache = lambda split, size: (None if checkpoint in ("random", "pixels") else
+        cache = lambda split, size: (None if checkpoint in ("random", "pixels") or _weights_source(checkpoint) else
                                      Path(checkpoint) / "features" /
                                      f"{name}-{split}-{size or 'all'}-step{step}{'' if features == 'gap' else '-' + features}.npy")
         ftr, fte = (lambda: _features(cfg, model, params, xtr, cache("train", train_size), features),
@@ -131,7 +146,22 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
             "test_size": test_size, **provenance(cfg), "seed": seed, "wall_s": time.time() - t0,
             "rows": json.loads(df.to_json(orient="records")), **({"finetune": finetuned} if protocol == "robustness" else {})}
     floor = checkpoint in ("random", "pixels")
-    out = Path(output) if output else (Path("runs") / checkpoint if floor else Path(checkpoint)) / f"eval-{protocol}.json"
+    src = Path(str(checkpoint))
+    name = f"eval-{protocol}.json"
+    if output:
+        out = Path(output)
+    elif floor:
+        out = Path("runs") / checkpoint / name
+    elif str(checkpoint) == "default":
+        out = Path("runs") / "default-encoder" / name
+    elif src.suffix == ".safetensors":                      # a folder beside the weights file
+        out = src.with_suffix("") / name
+    elif _weights_source(checkpoint):                       # a checkpoint step: in its run, named by the step
+        out = src.parent.parent / f"eval-{protocol}-step{src.name}.json"
+    else:
+        out = src / name
+
+
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, json.dumps(info, indent=1, default=str))
     return df
