@@ -257,10 +257,15 @@ def load_run(checkpoint, step: int | None = None):
         raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds no config.json; allowed: the workdir of a "
                                 f"pre-training run (e.g. runs/default-can-seed0)")
     cfg = upgrade_config(json.loads((workdir / "config.json").read_text()))
+    if not (workdir / "checkpoints").is_dir() or not any((workdir / "checkpoints").iterdir()):
+        raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds a config but no checkpoint yet (its pre-training "
+                                f"stopped before its first save); allowed: a workdir with a saved step (resume it "
+                                f"with the train notebook and the same workdir)")
     mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
                                  options=ocp.CheckpointManagerOptions(create=False, read_only=True))
     steps = mngr.all_steps()
     if not steps or (step is not None and step not in steps):
+
         raise FileNotFoundError(f"step={step!r} is not among the checkpoints of {workdir}; allowed: {sorted(steps)}")
     model, mesh = build_model(cfg), make_mesh(1)
     abstract = abstract_state(cfg, model, make_optimizer(cfg, 1), mesh)

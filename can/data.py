@@ -182,7 +182,9 @@ def batch_indices(n: int, batch_size: int, seed: int = 0) -> grain.MapDataset:
     n_proc, idx = jax.process_count(), jax.process_index()
     if batch_size % n_proc:
         raise ValueError(f"batch_size={batch_size} is invalid; allowed: a multiple of the process count {n_proc}")
-    return grain.MapDataset.range(n)[idx::n_proc].shuffle(seed=seed).repeat().batch(batch_size // n_proc)
+    # a finite repeat (≈ 2**62 records, same elements): grain cannot slice `repeat()` batched by 1 (OverflowError)
+    per = len(range(idx, n, n_proc))
+    return grain.MapDataset.range(n)[idx::n_proc].shuffle(seed=seed).repeat(2 ** 62 // max(per, 1)).batch(batch_size // n_proc)
 
 
 def make_loader(source, batch_size: int, image_size: int, seed: int = 0, start_step: int = 0,

@@ -96,8 +96,12 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     if features != "gap" and (protocol in ("finetune", "robustness") or checkpoint == "pixels"):
         raise ValueError(f"features={features!r} is invalid for protocol={protocol!r}, checkpoint={str(checkpoint)!r}; "
                          f"allowed: 'gap' (fine-tuning trains the whole encoder; pixels are pixels)")
+    for name, size in (("train_size", train_size), ("test_size", test_size)):
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise ValueError(f"{name}={size!r} is invalid; allowed: None (the whole split) or a positive integer")
     recipe = eval_recipe("finetune" if protocol == "robustness" else protocol, scale, **overrides)
     t0 = time.time()
+
     cfg, model, params, step = _encoder(checkpoint, seed, step)
     datasets = ([dataset] if isinstance(dataset, str) else list(dataset)) if dataset else (
         [cfg.dataset, "digits"] if protocol == "fewshot" else [cfg.dataset])

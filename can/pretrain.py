@@ -44,17 +44,15 @@ class _NeverChanged:
         return False
 
 
-def _kernel_parent_poller():
-    "The parent poller of the Jupyter kernel this code runs in (papermill's), or None outside one."
+def _kernel_app():
+    "The Jupyter kernel application this code runs in (papermill's kernel), or None outside one."
     if "ipykernel" not in sys.modules:
         return None
     try:
         from ipykernel.kernelapp import IPKernelApp
-        app = IPKernelApp.instance() if IPKernelApp.initialized() else None
+        return IPKernelApp.instance() if IPKernelApp.initialized() else None
     except Exception:
         return None
-    poller = getattr(app, "poller", None)
-    return poller if hasattr(poller, "parent_pid") else None
 
 
 class _Preemption:
@@ -63,21 +61,39 @@ class _Preemption:
     Under papermill the signal reaches papermill, not the kernel that trains: papermill dies, and ipykernel's parent
     poller then ends the kernel at once (`os._exit`), losing every step since the last checkpoint. So while training,
     a thread watching the parent takes that poller's place: the parent's exit counts as SIGTERM (`.orphaned`), the
-    loop saves as it does on a signal, and the kernel exits after it. The poller is restored on exit."""
+    loop saves as it does on a signal, and the kernel exits after it. The poller is restored on exit.
+
+    Ctrl-C in a terminal reaches papermill alone as well (the kernel runs in its own session). Papermill then shuts
+    the kernel down: SIGINT, a shutdown request, SIGTERM at 2.5 s, SIGKILL at 5 s (jupyter_client). The loop saves at
+    the end of the step under way, which the default preset does well within that window (a state too large to write
+    in it keeps its last periodic checkpoint, `save_every_minutes`). The shutdown request is watched too
+    (`.shut_down`): the kernel then exits at once after saving, rather than answering on sockets already closed."""
+
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self):
-        self.signum, self.orphaned, self._previous, self._poller = None, False, {}, None
+        self.signum, self.orphaned, self.shut_down, self._previous = None, False, False, {}
+        self._poller, self._kernel = None, None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-        self._poller = _kernel_parent_poller()
-        if self._poller is not None:
+        app = _kernel_app()
+        poller, kernel = getattr(app, "poller", None), getattr(app, "kernel", None)
+        if hasattr(poller, "parent_pid"):
+            self._poller = poller
             self._parent, self._stop = os.getppid(), threading.Event()
             self._saved, self._poller.parent_pid = self._poller.parent_pid, _NeverChanged()
             threading.Thread(target=self._watch, daemon=True).start()
+        if "shutdown_request" in getattr(kernel, "control_handlers", {}):
+            self._kernel, self._shutdown = kernel, kernel.control_handlers["shutdown_request"]
+            kernel.control_handlers["shutdown_request"] = self._on_shutdown
         return self
+
+    def _on_shutdown(self, *args):
+        "The kernel's shutdown request (papermill after Ctrl-C): stop at the end of this step and save, then exit."
+        self.shut_down, self.signum = True, self.signum or signal.SIGINT
+        return self._shutdown(*args)
 
     def _watch(self):
         while not self._stop.wait(0.1):
@@ -94,6 +110,9 @@ class _Preemption:
         if self._poller is not None:
             self._stop.set()
             self._poller.parent_pid = self._saved
+        if self._kernel is not None:
+            self._kernel.control_handlers["shutdown_request"] = self._shutdown
+
 
 
 # %% ../nbs/08_pretrain.ipynb #0ea95297
@@ -206,7 +225,8 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         bar.close()
         print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in {workdir}; "
               f"run the same command again to continue.", flush=True)
-        if preemption.orphaned:     # papermill is gone: nothing reads this kernel any more, end it as ipykernel would
+        if preemption.orphaned or preemption.shut_down:  # nothing reads this kernel any more: end it as ipykernel would
+
             os._exit(0)
 
         sys.exit(0)

@@ -19,8 +19,8 @@ from .masking import num_masked, patchify, random_mask
 from .presets import check_config, decode_variant, num_patches, option
 
 # %% auto #0
-__all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'batch_sharding',
-           'param_spec', 'abstract_state', 'init_state', 'make_train_step']
+__all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'init_distributed',
+           'batch_sharding', 'param_spec', 'abstract_state', 'init_state', 'make_train_step']
 
 # %% ../nbs/04_train.ipynb #3422ecb1
 def add_noise(key: jax.Array, x: jax.Array, sigma_max: float):
@@ -110,7 +110,23 @@ def make_mesh(num_devices: int | None = None, fsdp: int = 1) -> jax.sharding.Mes
     return jax.make_mesh((n // fsdp, fsdp), ("data", "fsdp"), axis_types=(auto, auto), devices=devices[:n])
 
 
+def init_distributed() -> None:
+    """`jax.distributed.initialize()` (coordinator, process count and id from the cluster: SLURM, a TPU pod, MPI,
+    or `JAX_COORDINATOR_ADDRESS` set). Where none is found, one line naming `distributed` instead of JAX's
+    'coordinator_address should be defined'."""
+    try:
+        jax.distributed.initialize()
+    except ValueError as e:
+        if "coordinator_address" not in str(e):
+            raise
+        raise ValueError("distributed=True is invalid here: no cluster environment found for jax.distributed "
+                         "(SLURM, a TPU pod, Open MPI, or JAX_COORDINATOR_ADDRESS set); "
+
+                         "allowed: False on one host") from None
+
+
 def batch_sharding(mesh) -> NamedSharding:
+
     "Images split along the batch over every device of the mesh."
     return NamedSharding(mesh, P(mesh.axis_names))
 

@@ -57,6 +57,8 @@ CASES = [  # (parameter named in the message, call)
     ("log_every", lambda: pretrain(get_config(), tempfile.mkdtemp(), log_every=2.5)),
     ("stop_after", lambda: pretrain(get_config(), tempfile.mkdtemp(), stop_after=-1)),
     ("protocol", lambda: evaluate("random", "svm")),
+    ("train_size=0", lambda: evaluate("random", "knn", train_size=0)),     # was numpy's "need at least one array"
+    ("test_size=2.5", lambda: evaluate("random", "knn", test_size=2.5)),
     ("protocol", lambda: eval_recipe("probe")),
     ("scale", lambda: eval_recipe("linear", "huge")),
     ("unknown linear parameter", lambda: eval_recipe("linear", lr=0.1)),
@@ -116,6 +118,22 @@ def test_the_encoder_refuses_nan_and_empty_images():
 def test_missing_checkpoint_says_what_is_allowed():
     with pytest.raises(FileNotFoundError, match="checkpoint="):
         load_run(tempfile.mkdtemp())
+    d = Path(tempfile.mkdtemp())
+    check_workdir(get_config(), d)      # a start that stopped before its first save (issue 43)
+    with pytest.raises(FileNotFoundError, match="holds a config but no checkpoint yet"):
+        load_run(d)
+
+
+def test_mae_trains_at_batch_size_one():
+    "Issue 43: grain could not slice an endless dataset batched by 1 (OverflowError); MAE needs no negatives."
+    import os, subprocess, sys
+    d = Path(tempfile.mkdtemp())
+    code = ("from can.presets import get_config; from can.pretrain import pretrain; "
+            f"pretrain(get_config(method='mae', batch_size=1), {str(d)!r}, stop_after=2, progress=False)")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}    # a batch of 1 is on 1 device
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((d / "run.json").read_text())["steps"] == 2
 
 
 def test_missing_data_says_how_to_install():

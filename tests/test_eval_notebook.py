@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).parents[1]
 
 
@@ -26,9 +28,24 @@ def test_eval_notebook_knn(tmp_path):
     assert "knn on random" in out.read_text()
 
 
-def test_eval_notebook_bad_protocol_fails(tmp_path):
-    res, _ = papermill(tmp_path, "-p", "protocol", "svm")
-    assert res.returncode != 0 and "protocol='svm'" in res.stderr + res.stdout
+BAD = [  # (parameters, the line that must be printed): issue 43's library errors now name the parameter
+    (["-p", "protocol", "svm"], "protocol='svm' is unknown"),
+    (["-p", "train_size", "0"], "train_size=0 is invalid; allowed: None (the whole split) or a positive integer"),
+    (["-p", "test_size", "-5"], "test_size=-5 is invalid"),
+    (["-p", "train_size", "many"], "train_size='many' is invalid; allowed: an integer"),
+    (["-p", "checkpoint", "CONFIG_ONLY"], "holds a config but no checkpoint yet"),   # a start that never saved
+]
+
+
+@pytest.mark.parametrize("params,message", BAD, ids=[b[1].split("=")[0].split()[0] for b in BAD])
+def test_eval_notebook_bad_input_fails_naming_it(tmp_path, params, message):
+    if "CONFIG_ONLY" in params:
+        from can.checkpoint import check_workdir
+        from can.presets import get_config
+        check_workdir(get_config(), tmp_path / "wd")
+        params = [str(tmp_path / "wd") if p == "CONFIG_ONLY" else p for p in params]
+    res, _ = papermill(tmp_path, *params)
+    assert res.returncode != 0 and message in res.stderr + res.stdout, (res.stderr + res.stdout)[-3000:]
     assert not (tmp_path / "result.json").exists()
 
 

@@ -42,11 +42,18 @@ def test_train_notebook_runs(tmp_path, method):
     assert (run / "loss.png").exists() and (run / "metrics.jsonl").exists()
     assert (run / "reconstructions.png").exists() == (method != "simclr")
     assert "linear-probe test accuracy" in out.read_text()
+    assert "Passed unknown parameter" not in res.stderr       # every config key is declared (issue 43)
 
 
-def test_train_notebook_bad_parameter_fails_before_training(tmp_path):
-    res, _ = papermill(tmp_path, "-p", "method", "byol")
-    assert res.returncode != 0 and "method='byol'" in res.stderr + res.stdout
+@pytest.mark.parametrize("params,message", [
+    (["-p", "method", "byol"], "method='byol' is unknown"),
+    (["-p", "sigma_max", "abc"], "sigma_max='abc' is invalid; allowed: a number"),
+    (["-p", "seed", "-1"], "seed=-1 is invalid; allowed: an integer in [0, 2**31)"),
+    (["-p", "distributed", "True"], "distributed=True is invalid here: no cluster environment found"),
+], ids=["method", "sigma_max", "seed", "distributed"])
+def test_train_notebook_bad_parameter_fails_before_training(tmp_path, params, message):
+    res, _ = papermill(tmp_path, *params)
+    assert res.returncode != 0 and message in res.stderr + res.stdout, (res.stderr + res.stdout)[-3000:]
     assert not (tmp_path / "runs").exists()
 
 
@@ -77,7 +84,8 @@ def _wait(pred, timeout=240.0):
 
 def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
     """Issue 43: `timeout` and schedulers signal papermill, not its kernel. The kernel sees its parent go, saves a
-    checkpoint of the steps done and exits; the same command then resumes from it."""
+    checkpoint of the steps done and exits; the same command then resumes from it. Then Ctrl-C (SIGINT to the
+    terminal's process group, which holds papermill but not its kernel) saves as well, without a traceback."""
     import signal
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(tmp_path / "out.ipynb"), "--cwd",
@@ -87,13 +95,20 @@ def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
     saved = []
     for attempt in range(2):
         before = rows()                                # a resumed run keeps the rows up to its checkpoint
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = tmp_path / f"papermill-{attempt}.log"
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                             start_new_session=True)   # a terminal's process group of its own
         try:
             assert _wait(lambda: rows() > before), "no step was logged"
             if (run / "run.json").exists():
                 (run / "run.json").unlink()
-            p.send_signal(signal.SIGTERM)              # papermill, not the kernel
+            if attempt == 0:
+                p.send_signal(signal.SIGTERM)          # papermill, not the kernel
+            else:
+                os.killpg(p.pid, signal.SIGINT)        # Ctrl-C
             p.wait(60)
+            if attempt == 1:
+                assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
             assert _wait(lambda: (run / "run.json").exists(), 90), "the kernel did not save"
         finally:
             p.kill()
@@ -101,3 +116,11 @@ def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
         assert info["preempted"] and info["steps"] > 0 and info["steps"] in map(int, os.listdir(run / "checkpoints"))
         saved.append(info)
     assert saved[1]["resumed_from"] == saved[0]["steps"] and saved[1]["steps"] > saved[0]["steps"]
+
+
+def test_every_config_key_is_a_declared_parameter():
+    "Issue 43: papermill warns 'Passed unknown parameter' for a name its parameters cell lacks, so each key is there."
+    import papermill as pm
+    from can.presets import config_keys
+    declared = set(pm.inspect_notebook(str(ROOT / "nbs/train.ipynb")))
+    assert config_keys() - declared == set(), sorted(config_keys() - declared)
