@@ -199,16 +199,17 @@ def _checkpointed(run: dict) -> bool:
     return pre is not None and (WORK / run["name"] / "checkpoints" / str(pre["steps"])).is_dir()
 
 
-def todo(run: dict) -> list[str]:
+def todo(run: dict, fresh: bool = False) -> list[str]:
     """The jobs of `run` whose result is missing, pre-training first. An evaluation added to plan.py after the run's
     checkpoints were lost (another machine) needs them back first: 'regenerate' pre-trains the same config again,
     deterministically, into the workdir, and records how closely it matches the committed run (`regenerated.json`),
-    without touching the committed pre-training results."""
+    without touching the committed pre-training results. `fresh`: as on a machine that holds no checkpoint (an
+    accelerator host, a clean clone)."""
     jobs = [] if run["method"] in FLOORS or read_result(run, "pretrain.json") else ["pretrain"]
     for e in run["evals"]:
         if not read_result(run, f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json"):
             jobs.append(e)
-    if jobs and not jobs[0] == "pretrain" and run["method"] not in FLOORS and not _checkpointed(run):
+    if jobs and not jobs[0] == "pretrain" and run["method"] not in FLOORS and (fresh or not _checkpointed(run)):
         jobs.insert(0, "regenerate")
     return jobs
 
