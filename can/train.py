@@ -120,9 +120,8 @@ def init_distributed() -> None:
         if "coordinator_address" not in str(e):
             raise
         raise ValueError("distributed=True is invalid here: no cluster environment found for jax.distributed "
-                         "(SLURM, a TPU pod, Open MPI, or JAX_COORDINATOR_ADDRESS set); "
+                         "(SLURM, a TPU pod, Open MPI, or JAX_COORDINATOR_ADDRESS set); allowed: False on one host") from None
 
-                         "allowed: False on one host") from None
 
 
 def batch_sharding(mesh) -> NamedSharding:
