@@ -299,6 +299,28 @@ def test_missing_lists_the_claims_without_data_by_what_they_wait_on(tmp_path):
     assert f"| all | {sum(1 for r in runs() if todo(r, fresh=True))} | {jobs} |" in page
 
 
+def test_cpu_estimates_leave_out_the_accelerator_and_prefer_this_cpu_kind(tmp_path, monkeypatch):
+    "The missing block's CPU hours: a median over H200 and CPU pre-trainings said 2 min for an 89-min job here."
+    import paper_figures.run_all as ra
+    from paper_figures.plan import runs
+    monkeypatch.setattr(ra, "RESULTS", tmp_path)
+    here = ra.machine().get("avx512")
+    names = [r["name"] for r in runs("main")][:5]
+
+    def put(name, **d):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / name / "pretrain.json").write_text(json.dumps(d))
+    put(names[0], device="gpu:NVIDIA H200", avx512=True, wall_s=70.0)
+    put(names[1], device="gpu:NVIDIA H200", avx512=True, wall_s=60.0)
+    put(names[4], device="gpu:NVIDIA H200", avx512=True, wall_s=65.0)
+    put(names[2], device="cpu:cpu", avx512=here, wall_s=3000.0)
+    put(names[3], device="cpu:cpu", avx512=not here, wall_s=7000.0)
+    images = ra.job_images(next(r for r in runs("main") if r["name"] == names[2]), "pretrain")
+    assert ra.committed_seconds()["pretrain"] == pytest.approx(3000.0 / images)
+    (tmp_path / names[2] / "pretrain.json").unlink()             # none of this kind: the other CPU kind's, not the GPU's
+    assert ra.committed_seconds()["pretrain"] == pytest.approx(7000.0 / images)
+
+
 def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
     "compute.md: job hours add every job; k jobs side by side share the machine 1/k each; unplaced segments count in full."
     from paper_figures.compute import compute, jobs, machine_s
