@@ -150,6 +150,15 @@ def compute(results: Path) -> str:
         cpu, acc = ([r for r in rs if on_accelerator(r) == k] for k in (False, True))
         lines.append(f"| {name} | {', '.join(groups) or '—'} | {hours(sum(r['wall_s'] for r in rs))} | "
                      f"{hours(sum(r['machine_s'] for r in cpu))} | {hours(sum(r['machine_s'] for r in acc))} | {budget:g} |")
+    lines += ["", "Each issue's machine hours by group and device (what an issue's report gives):", "",
+              "| issue | group | device | jobs | machine h |", "|---|---|---|---|---|"]
+    for name in ISSUES:
+        part = defaultdict(list)
+        for r in rows:
+            if issue(r) == name:
+                part[r["group"], r["device"]].append(r)
+        for (g, dev), rs in sorted(part.items(), key=lambda kv: (list(GROUPS).index(kv[0][0]), kv[0][1])):
+            lines.append(f"| {name} | {g} | {dev} | {len(rs)} | {hours(sum(r['machine_s'] for r in rs))} |")
     return "\n".join(lines) + "\n"
 
 

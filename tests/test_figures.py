@@ -345,6 +345,8 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     page = compute(tmp_path)
     assert "| ablation | 2 | 2 | 2.50 | 90 | 1 | 0.50 | 3.00 | 1.99 |" in page
     assert "| Paper figures II (issue 13) | ablation | 3.00 | 1.99 | 0.00 | 7 |" in page      # the groups it was charged
+    assert "| Paper figures II (issue 13) | ablation | cpu:cpu X | 3 | 1.99 |" in page          # by group and device
+    assert "| Paper figures I (issue 12) | main | cpu:cpu X | 1 | 0.01 |" in page
     # a sweep run from issue 29's start and a 4-block evaluation are charged to those issues, not to their group's
     put("sweep/s-seed0/eval-linear.json", wall_s=360, time_utc="2026-12-02T00:10:00Z")
     put("ablation/a-seed0/eval-quick4.json", wall_s=720, time_utc="2026-12-02T01:10:00Z")
