@@ -127,7 +127,7 @@ def compute(results: Path) -> str:
              "k jobs ran together each is charged 1/k of that time, so all groups' machine hours add up to the union "
              "of the jobs' intervals; segments that cannot be placed in time count in full, so "
              "it is an upper bound.", "",
-             "| group | runs | pre-trainings | pre-training h | img/s (median of runs) | evaluation jobs | "
+             "| group | runs | pre-trainings | pre-training h | img/s (median of runs, per device kind) | evaluation jobs | "
              "evaluation h | job h | machine h | device |", "|---|---|---|---|---|---|---|---|---|---|"]
     for g in GROUPS:
         rs = by.get(g, [])
@@ -135,9 +135,14 @@ def compute(results: Path) -> str:
             continue
         pre = [r for r in rs if r["kind"] == "pretrain"]
         ev = [r for r in rs if r["kind"] != "pretrain"]
-        ips = sorted(r["images_per_s"] for r in pre if r["images_per_s"])
+        ips = defaultdict(list)     # per kind of device: a median over an H200 and two CPU cores means neither
+        for r in pre:
+            if r["images_per_s"]:
+                ips[r["device"].split(":")[0]].append(r["images_per_s"])
+        med = {k: f"{sorted(v)[len(v) // 2]:.0f}" for k, v in sorted(ips.items())}
+        med = " · ".join(f"{k} {v}" for k, v in med.items()) if len(med) > 1 else next(iter(med.values()), "—")
         lines.append(f"| {g} | {len({r['run'] for r in rs})} | {len(pre)} | {hours(sum(r['wall_s'] for r in pre))} "
-                     f"| {f'{ips[len(ips) // 2]:.0f}' if ips else '—'} | {len(ev)} | "
+                     f"| {med} | {len(ev)} | "
                      f"{hours(sum(r['wall_s'] for r in ev))} | {hours(sum(r['wall_s'] for r in rs))} | "
                      f"{hours(sum(r['machine_s'] for r in rs))} | "
                      f"{', '.join(sorted({r['device'] for r in rs}))} |")

@@ -375,6 +375,11 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
     put("oops/x-seed0/pretrain.json", time_utc="2026-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="wall_s"):
         jobs(tmp_path)
+    put("k/main/can-seed1/pretrain.json", wall_s=60, time_utc="2026-12-05T00:00:00Z", images_per_s=8000, device="gpu:H200")
+    (tmp_path / "k" / "main/can-seed1/metrics.jsonl").write_text('{"wall_s": 60}\n')
+    put("k/main/mae-seed1/pretrain.json", wall_s=6000, time_utc="2026-12-05T00:00:00Z", images_per_s=150)
+    (tmp_path / "k" / "main/mae-seed1/metrics.jsonl").write_text('{"wall_s": 6000}\n')
+    assert "| main | 2 | 2 | 1.68 | cpu 150 · gpu 8000 |" in compute(tmp_path / "k")      # one median per kind of device
 
 
 def test_driver_regenerates_lost_checkpoints_before_a_new_evaluation(tmp_path, monkeypatch):
