@@ -265,40 +265,66 @@ def select(args) -> list[tuple[dict, list[str]]]:
     return out
 
 
-def committed_seconds() -> dict:
-    """Median wall seconds per image of each kind of job among the committed results made on this machine's kind of
-    CPU (for `--list` and the README's missing block). An accelerator's results are left out: a main pre-training took
-    70 s on the H200 and 89 min here, and a median over both said 2 min. A kind of job with no result on this CPU kind
-    (AVX-512 or not, ≈ 2.3× apart end to end) is estimated from the other CPU kind's."""
-    avx512 = machine().get("avx512")
+def rate_keys(run: dict, kind: str) -> list:
+    """What a job's seconds per image are looked up under, the most specific first. A pre-training's rate depends on
+    its config (MAE's encoder sees a quarter of the patches: ≈ 3× CAN's images per second), an evaluation's does not
+    (every one trains or reads the same ViT)."""
+    if kind in ("pretrain", "regenerate"):
+        return [(kind, run["key"]), (kind, run["method"]), kind]
+    return [kind]
+
+
+def rate(per: dict, run: dict, kind: str):
+    "The most specific of `per`'s seconds per image for this job (`rate_keys`); None where it has none."
+    return next((per[k] for k in rate_keys(run, kind) if k in per), None)
+
+
+def _medians(samples) -> dict:
+    "{key: median} of (run, kind, seconds per image) samples, under every one of each job's `rate_keys`."
     per = {}
+    for run, kind, v in samples:
+        for k in rate_keys(run, kind):
+            per.setdefault(k, []).append(v)
+    return {k: sorted(v)[len(v) // 2] for k, v in per.items()}
+
+
+def committed_seconds() -> dict:
+    """Median wall seconds per image of each kind of job (`rate_keys`) among the committed results made on this
+    machine's kind of CPU (for `--list`, the README's missing block and `--deadline`). An accelerator's results are left
+    out: a main pre-training took 70 s on the H200 and 89 min here, and a median over both said 2 min. A kind of job
+    with no result on this CPU kind (AVX-512 or not, ≈ 2.3× apart end to end) is estimated from the other CPU kind's."""
+    avx512 = machine().get("avx512")
+    plan = {r["name"]: r for r in runs()}
+    samples = {True: [], False: []}
     for p in RESULTS.glob("*/*/*.json"):
         kind = "pretrain" if p.stem == "pretrain" else p.stem.removeprefix("eval-")
         kind = "regenerate" if kind.startswith("regenerated") else kind
-        run = next((r for r in runs() if r["name"] == f"{p.parent.parent.name}/{p.parent.name}"), None)
+        run = plan.get(f"{p.parent.parent.name}/{p.parent.name}")
         if run is None or (kind not in EVALS and kind not in ("pretrain", "regenerate", "quick-every-epoch")):
             continue
         try:
             d = json.loads(p.read_text())
             if not d.get("device", "cpu").startswith("cpu"):
                 continue
-            per.setdefault(kind, {}).setdefault(d.get("avx512") == avx512, []).append(d["wall_s"] / job_images(run, kind))
+            samples[d.get("avx512") == avx512].append((run, kind, d["wall_s"] / job_images(run, kind)))
         except (ValueError, KeyError, AttributeError):
             continue
-    median = lambda v: sorted(v)[len(v) // 2]
-    return {k: median(v.get(True) or v[False]) for k, v in per.items()}
+    return {**_medians(samples[False]), **_medians(samples[True])}
 
 
 def manifest_seconds(manifests) -> dict:
-    """Median wall seconds per image of each kind of job that finished in the accelerator calls of `manifests`
-    (`--bundle`'s manifest.json): what `--list --rates` estimates the rest of the plan from. Each job's seconds were
-    measured with the call's workers sharing the device, so a total from them is divided by as many workers."""
-    per = {}
+    """Median wall seconds per image of each kind of job (`rate_keys`) that finished in the accelerator calls of
+    `manifests` (`--bundle`'s manifest.json): what `--list --rates` estimates the rest of the plan from. Each job's
+    seconds were measured with the call's workers sharing the device, so a total from them is divided by as many
+    workers."""
+    plan = {r["name"]: r for r in runs()}
+    samples = []
     for m in manifests:
         for j in json.loads(m.read_text())["jobs"]:
             if j.get("status") == "done":
-                per.setdefault(j["kind"], []).append(j["wall_s"] / j["images"])
-    return {k: sorted(v)[len(v) // 2] for k, v in per.items()}
+                run = plan.get(j["run"], {"key": None, "method": None})
+                samples.append((run, j["kind"], j["wall_s"] / j["images"]))
+    return _medians(samples)
 
 
 class Scheduler:
@@ -307,12 +333,13 @@ class Scheduler:
     of each kind of job, and of all), from which it starts no job that cannot end before the deadline; at the
     deadline it stops the jobs still running (SIGTERM: a pre-training saves its checkpoint) and starts nothing more."""
 
-    def __init__(self, args, work):
+    def __init__(self, args, work, prior=None):
         self.args, self.work, self.lock = args, list(work), threading.Lock()
+        self.prior = committed_seconds() if prior is None else prior     # seconds per image of each kind, committed
         self.t0 = time.time()
         self.deadline = self.t0 + args.deadline if args.deadline else None
         self.stop = threading.Event()
-        self.done, self.log, self.failed = [], [], []      # (kind, images, seconds) of finished jobs; every job's record
+        self.done, self.log, self.failed = [], [], []      # (run, kind, images, seconds) of finished jobs; every job's record
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         n = args.workers
         self.cores = [cores[i * len(cores) // n:(i + 1) * len(cores) // n] for i in range(n)] if len(cores) >= n else [None] * n
@@ -326,10 +353,24 @@ class Scheduler:
         return env
 
     def estimate(self, run: dict, kind: str) -> float:
-        "Seconds the job should take here: its images / the throughput of its kind so far (of all jobs, before any)."
+        """Seconds the job should take here: its images × its seconds per image, under its most specific `rate_keys`
+        known, from the jobs of its key that ended in this call, else from the committed CPU rate (`prior`) scaled by
+        how fast this call ran the jobs that ended, relative to theirs. One rate over all jobs said an MAE regenerate's,
+        ≈ 8× a fine-tune's per image, and started a 38-min fine-tune 29 min before the deadline. On an accelerator
+        (> 4× the committed CPU speed) the scaled rate; on a CPU no less than the committed one: its medians vary up to
+        3× between sessions, and a job cut at the deadline loses its time where one not started loses none. Before any
+        job has ended there is no speed to scale by: 0, the job starts and the deadline cuts it cleanly."""
         with self.lock:
-            same = [(i, s) for k, i, s in self.done if k == kind] or [(i, s) for _, i, s in self.done]
-        return job_images(run, kind) * sum(s for _, s in same) / sum(i for i, _ in same) if same else 0.0
+            done = list(self.done)
+        known = [(r, k, i, s) for r, k, i, s in done if rate(self.prior, r, k) is not None]
+        speed = sum(s for *_, s in known) / sum(i * rate(self.prior, r, k) for r, k, i, _ in known) if known else None
+        for key in rate_keys(run, kind):
+            same = [(i, s) for r, k, i, s in done if key in rate_keys(r, k)]
+            if same:
+                return job_images(run, kind) * sum(s for _, s in same) / sum(i for i, _ in same)
+            if key in self.prior and speed is not None:
+                return job_images(run, kind) * self.prior[key] * (speed if speed < 0.25 else max(speed, 1.0))
+        return job_images(run, kind) * sum(s for *_, s in done) / sum(i for *_, i, _ in done) if done else 0.0
 
     def worker(self, slot: int) -> None:
         while not self.stop.is_set():
@@ -375,7 +416,7 @@ class Scheduler:
             return False
         rec["status"] = "done"
         with self.lock:
-            self.done.append((kind, rec["images"], wall))
+            self.done.append((run, kind, rec["images"], wall))
             self.log.append(rec)
             print(f"[{time.strftime('%H:%M:%S')}] {run['name']}: {kind} done in {wall:.0f} s", flush=True)
             if args.commit:
@@ -603,7 +644,7 @@ def main(argv=None) -> int:
         per = committed_seconds() if not args.rates else manifest_seconds([Path(m) for m in args.rates])
         total = 0.0
         for run, jobs in work:
-            est = [per.get(k, 0.0) * job_images(run, k) for k in jobs]
+            est = [(rate(per, run, k) or 0.0) * job_images(run, k) for k in jobs]
             total += sum(est)
             print(f"{run['name']}: " + ", ".join(f"{k} ~{e / 60:.0f} min" if e else f"{k} ?" for k, e in zip(jobs, est)))
         where = (f"on the accelerator of the {len(args.rates)} manifests given, at their jobs' median time per image"

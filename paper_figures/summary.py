@@ -150,7 +150,7 @@ def missing(root: Path) -> str:
     """What the plan still lacks: per group, its jobs with their time on these CPUs (the committed results' median
     seconds per image) and on one H200 with 8 workers (the accelerator calls' manifests), as on a machine that holds
     no checkpoint; then every claim without data, those that wait on `quick4` of an encoder apart (decision 5)."""
-    from paper_figures.run_all import committed_seconds, job_images, manifest_seconds, todo
+    from paper_figures.run_all import committed_seconds, job_images, manifest_seconds, rate, todo
     from paper_figures.plan import runs
     cpu = committed_seconds()
     gpu = manifest_seconds(sorted((root.parent / "results/accelerator").glob("*/manifest.json")))
@@ -161,8 +161,8 @@ def missing(root: Path) -> str:
             g = groups.setdefault(run["group"], [0, 0, 0.0, 0.0])
             g[0] += 1
             g[1] += len(jobs)
-            g[2] += sum(cpu.get(k, 0.0) * job_images(run, k) for k in jobs) / 3600
-            g[3] += sum(gpu.get(k, 0.0) * job_images(run, k) for k in jobs) / 60 / 8
+            g[2] += sum((rate(cpu, run, k) or 0.0) * job_images(run, k) for k in jobs) / 3600
+            g[3] += sum((rate(gpu, run, k) or 0.0) * job_images(run, k) for k in jobs) / 60 / 8
     lines = ["| group | runs | jobs | CPU h here | H200 min, 8 workers |", "|---|---|---|---|---|"]
     lines += [f"| {g} | {r} | {j} | {c:.1f} | {m:.1f} |" for g, (r, j, c, m) in groups.items()]
     tot = [sum(v[i] for v in groups.values()) for i in range(4)]

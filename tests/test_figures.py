@@ -321,6 +321,32 @@ def test_cpu_estimates_leave_out_the_accelerator_and_prefer_this_cpu_kind(tmp_pa
     assert ra.committed_seconds()["pretrain"] == pytest.approx(7000.0 / images)
 
 
+def test_deadline_estimates_a_kind_not_yet_run_from_its_committed_rate():
+    "After a fast MAE regenerate, one rate over the call's jobs put a 38-min fine-tune at 6 min, 29 min before the deadline."
+    import types
+    import paper_figures.run_all as ra
+    from paper_figures.plan import runs
+    plan = {r["name"]: r for r in runs("main")}
+    mae, can = plan["main/mae-seed3"], plan["main/can-seed3"]
+    prior = {"robustness": 2e-3, "quick4": 1e-3, "regenerate": 3e-3, ("regenerate", "can"): 2e-3, ("regenerate", "mae"): 5e-4}
+    sched = ra.Scheduler(types.SimpleNamespace(workers=1, deadline=None), [], prior=prior)
+    assert sched.estimate(mae, "robustness") == 0.0                 # no speed measured yet: it starts
+    n = ra.job_images(mae, "regenerate")
+    sched.done = [(mae, "regenerate", n, n * 5e-4)]                 # at the committed speed
+    assert sched.estimate(mae, "robustness") == pytest.approx(ra.job_images(mae, "robustness") * 2e-3)
+    assert sched.estimate(can, "regenerate") == pytest.approx(n * 2e-3)   # CAN's own rate, not the MAE just measured
+    assert sched.estimate(mae, "regenerate") == pytest.approx(n * 5e-4)
+    sched.done = [(mae, "regenerate", n, n * 5e-4 / 2)]             # 2x faster on a CPU: the committed rate stays
+    assert sched.estimate(mae, "robustness") == pytest.approx(ra.job_images(mae, "robustness") * 2e-3)
+    sched.done = [(mae, "regenerate", n, n * 5e-4 * 2)]             # 2x slower: scaled up
+    assert sched.estimate(mae, "quick4") == pytest.approx(ra.job_images(mae, "quick4") * 2e-3)
+    sched.done = [(mae, "regenerate", n, n * 5e-4 / 20)]            # an accelerator: scaled down
+    assert sched.estimate(mae, "robustness") == pytest.approx(ra.job_images(mae, "robustness") * 1e-4)
+    sched.done.append((can, "quick4", 100, 7.0))                    # a kind run in the call: its own measured rate
+    assert sched.estimate(mae, "quick4") == pytest.approx(ra.job_images(mae, "quick4") * 0.07)
+    assert ra.rate(prior, plan["main/simclr-seed3"], "regenerate") == 3e-3     # no rate of its own: the kind's
+
+
 def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
     "compute.md: job hours add every job; k jobs side by side share the machine 1/k each; unplaced segments count in full."
     from paper_figures.compute import compute, jobs, machine_s
