@@ -333,9 +333,10 @@ class Scheduler:
     of each kind of job, and of all), from which it starts no job that cannot end before the deadline; at the
     deadline it stops the jobs still running (SIGTERM: a pre-training saves its checkpoint) and starts nothing more."""
 
-    def __init__(self, args, work, prior=None):
+    def __init__(self, args, work, prior=None, platform=None):
         self.args, self.work, self.lock = args, list(work), threading.Lock()
         self.prior = committed_seconds() if prior is None else prior     # seconds per image of each kind, committed
+        self.platform = platform            # where the jobs run ('cpu', 'gpu', ...), None when not asked
         self.t0 = time.time()
         self.deadline = self.t0 + args.deadline if args.deadline else None
         self.stop = threading.Event()
@@ -359,11 +360,13 @@ class Scheduler:
         ≈ 8× a fine-tune's per image, and started a 38-min fine-tune 29 min before the deadline. On an accelerator
         (> 4× the committed CPU speed) the scaled rate; on a CPU no less than the committed one: its medians vary up to
         3× between sessions, and a job cut at the deadline loses its time where one not started loses none. Before any
-        job has ended there is no speed to scale by: 0, the job starts and the deadline cuts it cleanly."""
+        job has ended: on a CPU the committed rate (a 27-min regenerate started 10 min before the deadline wasted them);
+        elsewhere there is no speed to scale by: 0, the job starts and the deadline cuts it cleanly."""
         with self.lock:
             done = list(self.done)
         known = [(r, k, i, s) for r, k, i, s in done if rate(self.prior, r, k) is not None]
-        speed = sum(s for *_, s in known) / sum(i * rate(self.prior, r, k) for r, k, i, _ in known) if known else None
+        speed = (sum(s for *_, s in known) / sum(i * rate(self.prior, r, k) for r, k, i, _ in known) if known
+                 else 1.0 if self.platform == "cpu" else None)
         for key in rate_keys(run, kind):
             same = [(i, s) for r, k, i, s in done if key in rate_keys(r, k)]
             if same:
@@ -448,6 +451,14 @@ def _launch(cmd, env, cores, deadline) -> int:
             proc.kill()
             proc.wait()
         return 0
+
+
+def platform() -> str:
+    """The platform the jobs will run on ('cpu', 'gpu', 'tpu'), asked of a child process: JAX in this one would hold
+    accelerator memory for the whole call."""
+    out = subprocess.run([sys.executable, "-c", "import jax; print(jax.default_backend())"], capture_output=True,
+                         text=True, env=dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false"))
+    return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
 def write_bundle(path: Path, since: float, log: list, args) -> Path:
@@ -655,7 +666,7 @@ def main(argv=None) -> int:
         return 0
     if args.deadline is not None:       # the most work first: what is left at the deadline is the shortest
         work.sort(key=lambda rj: -sum(job_images(rj[0], k) for k in rj[1]))
-    sched = Scheduler(args, work)
+    sched = Scheduler(args, work, platform=platform() if args.deadline is not None else None)
     sched.run()
     if args.bundle:
         write_bundle(Path(args.bundle), sched.t0, sched.log, args)

@@ -345,6 +345,14 @@ def test_deadline_estimates_a_kind_not_yet_run_from_its_committed_rate():
     sched.done.append((can, "quick4", 100, 7.0))                    # a kind run in the call: its own measured rate
     assert sched.estimate(mae, "quick4") == pytest.approx(ra.job_images(mae, "quick4") * 0.07)
     assert ra.rate(prior, plan["main/simclr-seed3"], "regenerate") == 3e-3     # no rate of its own: the kind's
+    # Before any job has ended: on a CPU the committed rate (a 27-min regenerate started 10 min before the deadline
+    # wasted them); on an accelerator nothing to scale it by, so the job starts.
+    cpu = ra.Scheduler(types.SimpleNamespace(workers=1, deadline=None), [], prior=prior, platform=ra.platform())
+    assert cpu.platform == "cpu"
+    assert cpu.estimate(can, "regenerate") == pytest.approx(n * 2e-3)
+    assert cpu.estimate(mae, "robustness") == pytest.approx(ra.job_images(mae, "robustness") * 2e-3)
+    gpu = ra.Scheduler(types.SimpleNamespace(workers=1, deadline=None), [], prior=prior, platform="gpu")
+    assert gpu.estimate(can, "regenerate") == 0.0
 
 
 def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path):
