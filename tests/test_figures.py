@@ -317,6 +317,9 @@ def test_cpu_estimates_leave_out_the_accelerator_and_prefer_this_cpu_kind(tmp_pa
     put(names[3], device="cpu:cpu", avx512=not here, wall_s=7000.0)
     images = ra.job_images(next(r for r in runs("main") if r["name"] == names[2]), "pretrain")
     assert ra.committed_seconds()["pretrain"] == pytest.approx(3000.0 / images)
+    put(names[1], device="cpu:cpu", avx512=here, wall_s=1000.0)      # two of this kind: the mean of the middle two
+    assert ra.committed_seconds()["pretrain"] == pytest.approx(2000.0 / images)
+    (tmp_path / names[1] / "pretrain.json").unlink()
     (tmp_path / names[2] / "pretrain.json").unlink()             # none of this kind: the other CPU kind's, not the GPU's
     assert ra.committed_seconds()["pretrain"] == pytest.approx(7000.0 / images)
 
