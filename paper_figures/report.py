@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from paper_figures.plan import FEWSHOT, missing, sources, values
-from paper_figures.verdict import difference, gated_verdict
+from paper_figures.verdict import MIN_SEEDS, difference, gated_verdict, p_value
 
 PROBES = ("linear", "knn", "quick")         # the probes with a raw-pixel row (plan.py's floor runs), and few-shot
 # The same linear probes on the 4-block features (the pixel row: the pixels' linear / quick). Shown beside PROBES in
@@ -74,8 +74,11 @@ def judge(claims, results: str) -> list[dict]:
         note = "; ".join(x for x in (note, provenance_note(c, results)) if x)
         out.append({"id": c["id"], "artefact": c["artefact"], "claim": c["statement"], "paper": list(c["paper"]),
                     "a": list(c["a"]), "b": list(c["b"]), "relation": c.get("relation", ">"), "tol": c.get("tol"),
-                    "ours": [round(float(np.mean(x)), 5) if x else None for x in (a, b)],
-                    "difference": None if math.isnan(d) else round(d, 5), "se": None if math.isnan(se) else round(se, 5),
+                    # unrounded: a table rounds once, when it prints (a value rounded twice can be off by one digit)
+                    "ours": [float(np.mean(x)) if x else None for x in (a, b)],
+                    "difference": None if math.isnan(d) else float(d), "se": None if math.isnan(se) else float(se),
+                    "p": p_value(ra, rb, c.get("relation", ">"), c.get("tol"))
+                    if min(len(ra), len(rb)) >= MIN_SEEDS else None,
                     "seeds": [len(a), len(b)], "rule_seeds": [len(ra), len(rb)], "verdict": verdict, "note": note,
                     **({"check": True} if c.get("check") else {})})     # a check of our recipe: shown, not counted
     return out
@@ -94,9 +97,15 @@ def provenance_note(claim, results: str) -> str:
     return "; ".join(out)
 
 
-def verdict_markdown(verdicts) -> str:
-    "The claims as a markdown table: claim, paper, ours (means and seeds), difference ± SE, verdict."
-    lines = ["| claim | paper | ours | difference ± SE | verdict |", "|---|---|---|---|---|"]
+def _pq(x) -> str:
+    return "—" if x is None else f"{x:.2g}" if x < 0.001 else f"{x:.3f}"
+
+
+def verdict_markdown(verdicts, fdr: bool = False) -> str:
+    """The claims as a markdown table: claim, paper, ours (means and seeds), difference ± SE, p (two-sided Welch, or
+    TOST for '~'), verdict; with `fdr`, the Benjamini–Hochberg q over the family (`verdict.in_family`) too."""
+    lines = ["| claim | paper | ours | difference ± SE | p " + ("| q (BH) " if fdr else "") + "| verdict |",
+             "|---|---|---|---|---|" + ("---|" if fdr else "")]
     for r in verdicts:
         # each side named by its run set (a, then b, as the claim compares them): "a 0.83 vs b 0.82"
         na, nb = (r["a"][0], r["b"][0]) if "a" in r else ("a", "b")
@@ -105,8 +114,9 @@ def verdict_markdown(verdicts) -> str:
         d, se = r.get("difference"), r.get("se")           # Figure 1's verdicts do not carry them
         diff = f"{d:+.4f} ± {se:.4f}" if se is not None else (f"{d:+.4f}" if d is not None else "—")
         repeats = f" (repeats `{r['repeats']}`)" if r.get("repeats") else ""
+        pq = f"{_pq(r.get('p'))} | " + (f"{_pq(r.get('q'))} | " if fdr else "")
         lines.append(f"| {r['claim']}{repeats} | {na} {r['paper'][0]} vs {nb} {r['paper'][1]} | {ours} | {diff} | "
-                     f"**{r['verdict']}**{' — ' + r['note'] if r['note'] else ''} |")
+                     f"{pq}**{r['verdict']}**{' — ' + r['note'] if r['note'] else ''} |")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from paper_figures.report import comparison, verdict_markdown
-from paper_figures.verdict import false_positive_rate
+from paper_figures.verdict import FDR_Q, bh_q, false_positive_rate, in_family
 
 ORDER = ("table1", "fig1", "table2", "table3", "fig4", "fig5", "table4", "table5", "fig6", "fig7")
 VERDICTS = ("holds", "contradicted", "reversed at our scale", "not resolved", "indicative", "indicative, reversed", "no data")
@@ -29,6 +29,25 @@ def distinct(found: dict) -> None:
                 continue
             r["repeats"] = first.get(comparison(r))
             first.setdefault(comparison(r), r["id"])
+
+
+def fdr(found: dict) -> list[dict]:
+    """Give every row of the family (`verdict.in_family`: distinct statistical claims with enough seeds) its
+    Benjamini–Hochberg q over the family, and each repeat its first's; the family's rows."""
+    family = [r for a in ORDER for r in found.get(a, []) if in_family(r)]
+    by_id = {}
+    for r, q in zip(family, bh_q([r["p"] for r in family])):
+        r["q"] = by_id[r["id"]] = q
+    for rows in found.values():
+        for r in rows:
+            if r.get("repeats") in by_id:
+                r["q"] = by_id[r["repeats"]]
+    return family
+
+
+def survives(r: dict) -> bool:
+    "Whether a verdict's q is at most FDR_Q (rows outside the family never are)."
+    return r.get("q") is not None and r["q"] <= FDR_Q
 
 
 def counted(rows) -> list[dict]:
@@ -59,6 +78,7 @@ def summary(root: Path, in_progress=()) -> str:
         raise ValueError(f"verdicts of unknown artefacts {unknown}; allowed: {list(ORDER)}")
     names = [a for a in ORDER if a in found]
     distinct(found)
+    family = fdr(found)
     unique = {a: counted(found[a]) for a in names}
     shown = sum(1 for a in names for r in found[a] if not r.get("check"))
     checks = [r for a in names for r in found[a] if r.get("check")]
@@ -78,7 +98,11 @@ def summary(root: Path, in_progress=()) -> str:
              f"counted once: {shown} claims shown, {len(every)} distinct ({len(checks)} checks of our recipes, "
              f"e.g. a fine-tune above its own linear probe, are shown in their artefacts and not counted). *Chance holds*: the "
              f"holds to expect if no claim were true, the sum of the rule's per-claim false-positive rates (2.5% for "
-             f"a claim with ≥ 3 seeds a side, 0 below).", ""]
+             f"a claim with ≥ 3 seeds a side, 0 below).", "",
+             f"**False discoveries** (beside the rule, which is unchanged): *p* is the claim's two-sided Welch p "
+             f"(for a '~' claim, its doubled two one-sided tests), *q* its Benjamini–Hochberg q over the family of "
+             f"{len(family)} distinct statistical claims with ≥ 3 seeds a side (`verdict.in_family`); a verdict with "
+             f"q ≤ {FDR_Q} *survives FDR*. " + fdr_counts(every) + ".", ""]
     lines += _count_table("artefact", {label(a): unique[a] for a in names}, kinds)
     lines.append(f"| **all** | {len(every)} | " + " | ".join(str(Counter(r['verdict'] for r in every)[k]) for k in kinds)
                  + f" | {expected_chance_holds(every):.2f} |")
@@ -88,7 +112,7 @@ def summary(root: Path, in_progress=()) -> str:
     for a in names:
         lines += ["", f"## {label(a)}", ""]
         exact = [r for r in found[a] if "rule" in r]      # Table 1's exact counts: one number, its own rule
-        lines += [verdict_markdown([r for r in found[a] if "rule" not in r])] if len(exact) < len(found[a]) else []
+        lines += [verdict_markdown([r for r in found[a] if "rule" not in r], fdr=True)] if len(exact) < len(found[a]) else []
         lines += ["| claim | paper | ours | rule | verdict |", "|---|---|---|---|---|"] if exact else []
         lines += [f"| {r['claim']} | {r['paper']} | {r['ours']} | {r['rule'].replace('|', '&#124;')} | "
                   f"**{r['verdict']}** |" for r in exact]
@@ -101,11 +125,18 @@ CALLED = ("holds", "contradicted", "reversed at our scale")       # the verdicts
 
 
 def _verdicts(root: Path) -> dict:
-    "Every artefact's verdict rows, by artefact, with the repeats of a claim marked (`distinct`)."
+    "Every artefact's verdict rows, by artefact, with the repeats of a claim marked (`distinct`) and their q (`fdr`)."
     found = {p.name.removesuffix("-verdicts.json"): json.loads(p.read_text())
              for d in ("tables", "figures") for p in sorted((root / d).glob("*-verdicts.json"))}
     distinct(found)
+    fdr(found)
     return found
+
+
+def fdr_counts(rows) -> str:
+    "How many of the holds, contradictions and reversals among `rows` survive FDR."
+    c = lambda k, f=lambda r: True: sum(1 for r in rows if r["verdict"] == k and f(r))
+    return "Surviving FDR: " + ", ".join(f"{c(k, survives)} of {c(k)} {k}" for k in CALLED)
 
 
 def status(root: Path) -> str:
@@ -188,9 +219,13 @@ def headline(root: Path) -> str:
     shown = sum(1 for rows in found.values() for r in rows if not r.get("check"))
     out = [f"Of {len(every)} distinct claims ({shown} shown across the artefacts): "
            + ", ".join(f"{c[k]} {k}" for k in VERDICTS if c[k]) +
-           f"; {expected_chance_holds(every):.1f} holds are expected by chance alone under the rule."]
-    for k in ("holds", "contradicted", "reversed at our scale"):
-        out += [f"- **{k}** ({r['artefact']}): {r['claim']}" for r in every if r["verdict"] == k]
+           f"; {expected_chance_holds(every):.1f} holds are expected by chance alone under the rule. "
+           + fdr_counts(every) + f" (Benjamini–Hochberg q ≤ {FDR_Q} over the distinct claims with ≥ 3 seeds a side).",
+           ""]
+    mark = lambda r: (f" — q = {r['q']:.3g}" + (", survives FDR" if survives(r) else "")) if r.get("q") is not None \
+        else " — outside the FDR family (exact count)" if "rule" in r else " — outside the FDR family (< 3 seeds)"
+    for k in CALLED:
+        out += [f"- **{k}** ({r['artefact']}): {r['claim']}{mark(r)}" for r in every if r["verdict"] == k]
     return "\n".join(out)
 
 

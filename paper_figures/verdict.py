@@ -11,6 +11,13 @@ t(0.975, ν) · SE. For `relation=">"` (the paper says a > b):
 With no spread on either side (SE = 0) any non-zero difference is beyond the margin.
 `relation="~"` (the paper says a and b hardly differ, within `tol`, fixed before looking): holds when the whole
 interval d ± margin lies inside ±tol; contradicted when it lies entirely outside; else not resolved.
+**False-discovery control beside the rule** (the rule itself is unchanged): every statistical claim also gets a p
+value, `p_value(a, b, relation, tol)` — for "a > b" the two-sided Welch p of d = 0 (p < 0.05 exactly when the rule
+says holds or contradicted); for "a ~ b" the p of the two one-sided tests that d lies inside ±tol, doubled (p < 0.05
+exactly when the rule says holds) — and a Benjamini–Hochberg q, `bh_q(ps)`, over one family: **the distinct claims of
+the paper (not repeats, not checks of our recipes) that compare per-seed values with at least MIN_SEEDS a side**
+(`in_family`). Exact claims (Table 1's FLOPs ratio) and claims below MIN_SEEDS are outside it. A verdict "survives
+FDR" when its q ≤ FDR_Q: then at most 5% of the verdicts so marked are expected to be false discoveries.
 A fixed margin of 2 · SE, the rule's first form, is a t statistic of 2 on 2–4 degrees of freedom with 3 seeds a side:
 a one-sided false-positive rate of 5–9% per claim instead of 2.5%. `false_positive_rate` gives a claim's rate.
 """
@@ -28,6 +35,7 @@ INDICATIVE, INDICATIVE_REVERSED, NO_DATA = "indicative", "indicative, reversed",
 REVERSED = "reversed at our scale"
 MIN_SEEDS = 3
 ALPHA = 0.025            # one-sided: "holds" when the two-sided 95% interval of d lies above 0
+FDR_Q = 0.05             # Benjamini–Hochberg level over the family (`in_family`)
 
 
 def _mean_var(xs):
@@ -105,3 +113,36 @@ def gated_verdict(a, b, floor_a, floor_b, relation: str = ">", tol: float | None
         return NOT_RESOLVED, f"{' and '.join(below)} not above the raw-pixel row (" + (
             f"ordering alone: {v})" if relation == ">" else f"closeness alone: {v})")
     return v, ""
+
+
+def p_value(a, b, relation: str = ">", tol: float | None = None) -> float:
+    """The claim's p value (see the module's docstring): two-sided Welch for '>', doubled TOST for '~'. With no spread
+    on either side it is 0 where the rule would decide and 1 where it would not."""
+    a, b = [float(x) for x in a], [float(x) for x in b]
+    d, se = difference(a, b)
+    if relation == ">":
+        if se == 0:
+            return 0.0 if d != 0 else 1.0
+        return float(2 * stats.t.sf(abs(d) / se, welch_dof(a, b)))
+    if se == 0:
+        return 0.0 if abs(d) < tol else 1.0
+    nu = welch_dof(a, b)
+    return min(1.0, 2 * max(float(stats.t.sf((d + tol) / se, nu)), float(stats.t.sf((tol - d) / se, nu))))
+
+
+def bh_q(ps) -> list[float]:
+    "Benjamini–Hochberg adjusted p values (q) of `ps`, in their order: q_(i) = min over j ≥ i of m·p_(j)/j, at most 1."
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: ps[i])
+    q, running = [0.0] * m, 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, ps[i] * m / rank)
+        q[i] = running
+    return q
+
+
+def in_family(row: dict) -> bool:
+    "Whether a verdict row is one of the FDR family: a distinct statistical claim of the paper with ≥ MIN_SEEDS a side."
+    return ("rule" not in row and not row.get("check") and not row.get("repeats") and row.get("p") is not None
+            and min(row.get("rule_seeds", row.get("seeds", [0]))) >= MIN_SEEDS)

@@ -476,3 +476,24 @@ def test_no_verdict_is_typed_in_a_readme():
         typed = [l for l in s.splitlines() if word.search(re.sub(r"`[^`]*`", "", l))
                  and (not bold_only or re.search(r"\*\*[^*]*" + word.pattern + r"[^*]*\*\*", l))]
         assert not typed, f"{f}: verdicts typed by hand: {typed[:3]}"
+
+
+def test_claims_md_prints_each_number_once_rounded_from_the_unrounded_computation():
+    """Issue 54: every mean, difference and SE in claims.md is within half a unit of its last printed digit of the
+    computation from the committed results (values were rounded to 5 decimals, then to 4: 12 were off by one)."""
+    import re
+    from paper_figures.claims import CLAIMS
+    from paper_figures.report import judge
+    text = (FIGS / "claims.md").read_text()
+    checked = 0
+    for r in judge([c for c in CLAIMS if "a" in c], str(FIGS / "results")):
+        if None in r["ours"]:
+            continue
+        line = next(l for l in text.splitlines() if l.startswith(f"| {r['claim']} |") or l.startswith(f"| {r['claim']} (repeats"))
+        cells = line.split(" | ")
+        means = [float(x) for x in re.findall(r" (-?\d+\.\d{4}) ", cells[2] + " ")]
+        d, se = (float(x) for x in re.match(r"([+-]\d+\.\d{4}) ± (\d+\.\d{4})", cells[3]).groups())
+        for printed, exact in zip([*means, d, se], [*r["ours"], r["difference"], r["se"]]):
+            assert abs(printed - exact) <= 0.5e-4 + 1e-12, (r["claim"], printed, exact)
+        checked += 1
+    assert checked >= 90

@@ -1,5 +1,8 @@
 """The verdict rule of paper_figures/ on synthetic numbers: every outcome is reachable and each one is right."""
 
+import math
+
+import numpy as np
 import pytest
 
 from paper_figures.verdict import (CONTRADICTED, HOLDS, INDICATIVE, INDICATIVE_REVERSED, NO_DATA, NOT_RESOLVED, difference,  # noqa
@@ -105,3 +108,34 @@ def test_a_deterministic_floor_is_one_value_and_a_constant():
     assert above_floor([0.85, 0.86, 0.855], [0.84]) == above_floor([0.85, 0.86, 0.855], [0.84] * 3) is True
     assert above_floor([0.83, 0.86, 0.84], [0.84]) is False                     # one-sample: not significantly above
     assert above_floor([0.9], [0.84]) is True                                   # one seed: indicative, as before
+
+
+def test_welch_p_and_bh_q_against_hand_worked_values():
+    "Issue 54: a = (1, 2, 3), b = (0, 0, 0): d = 2, SE = 1/√3, ν = 2, t = √12, and t_2's tail gives p = 1 − √(12/14)."
+    from paper_figures.verdict import bh_q, p_value
+    assert math.isclose(p_value([1, 2, 3], [0, 0, 0]), 1 - math.sqrt(12 / 14), rel_tol=1e-9)
+    assert p_value([1, 1, 1], [0, 0, 0]) == 0.0 and p_value([1, 1, 1], [1, 1, 1]) == 1.0
+    # sorted p 0.01, 0.03, 0.04, 0.20 (m = 4): m·p/rank = 0.04, 0.06, 0.0533, 0.20; the running minimum from the top
+    q = bh_q([0.01, 0.04, 0.03, 0.20])
+    assert [round(x, 6) for x in q] == [0.04, round(0.16 / 3, 6), round(0.16 / 3, 6), 0.2]
+    assert bh_q([]) == [] and bh_q([0.9, 0.8]) == [0.9, 0.9]
+
+
+def test_p_below_005_exactly_when_the_rule_decides():
+    "The p value is the rule's test: '>' claims decided (holds or contradicted) iff p < 0.05; '~' holds iff p < 0.05."
+    from paper_figures.verdict import p_value
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        a, b = rng.normal(rng.normal(0, 1), 1, 3), rng.normal(0, rng.uniform(0.2, 2), int(rng.integers(3, 6)))
+        assert (verdict(a, b) != NOT_RESOLVED) == (p_value(a, b) < 0.05)
+        tol = float(rng.uniform(0.5, 3))
+        assert (verdict(a, b, "~", tol) == HOLDS) == (p_value(a, b, "~", tol) < 0.05)
+
+
+def test_the_fdr_family_is_distinct_statistical_claims_with_three_seeds_a_side():
+    from paper_figures.verdict import in_family
+    row = dict(p=0.01, seeds=[3, 3], rule_seeds=[3, 3])
+    assert in_family(row)
+    assert not in_family({**row, "repeats": "other"}) and not in_family({**row, "check": True})
+    assert not in_family({**row, "rule_seeds": [2, 3]}) and not in_family({**row, "p": None})
+    assert not in_family({"rule": "exact", "verdict": "holds"})
