@@ -34,6 +34,10 @@ def allocator_hint() -> str | None:
             "libtcmalloc-minimal4), as `make train` does.")
 
 # %% ../nbs/15_provenance.ipynb #5b170ec0
+# what the code's fingerprint hashes, and what makes a checkout dirty (with the notebooks' cell sources)
+CODE_GLOBS = ("can/*.py", "paper_figures/*.py", "scripts/*.py", "scripts/*.sh")
+
+
 def _git(cwd, *args) -> str:
     try:
         return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=cwd).stdout.strip()
@@ -42,22 +46,24 @@ def _git(cwd, *args) -> str:
 
 
 def code_changed(repo) -> bool:
-    """Whether the code in the git checkout around `repo` differs from its HEAD: any change to `can/`, or to the cells'
-    sources in `nbs/` (not to their outputs)."""
+    """Whether the code in the git checkout around `repo` differs from its HEAD: any change to a file the code's
+    fingerprint covers (`CODE_GLOBS`: `can/`, `paper_figures/`, `scripts/`), or to the cells' sources in `nbs/` (not
+    to their outputs)."""
     def sources(text):
         try:
             return ["".join(c["source"]) for c in json.loads(text)["cells"]]     # a list of lines or one string
         except ValueError:
             return None
     root = Path(_git(repo, "rev-parse", "--show-toplevel") or repo)
-    changed = [l.split(None, 1)[1] for l in _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ":/can", ":/nbs")
+    changed = [l.split(None, 1)[1] for l in _git(repo, "status", "--porcelain", "--untracked-files=no", "--", ":/nbs",
+                                                      *(f":/{g}" for g in CODE_GLOBS))
                .splitlines()]
     return any(not f.endswith(".ipynb") or not (root / f).exists()
                or sources((root / f).read_text()) != sources(_git(root, "show", f"HEAD:{f}")) for f in changed)
 
 
 def provenance(cfg=None) -> dict:
-    """git commit (and whether the code — `can/`, the cells' sources in `nbs/` — differed from it), device, versions,
+    """git commit (and whether the code — `CODE_GLOBS`, the cells' sources in `nbs/` — differed from it), device, versions,
     time: attached to every result file. Result files rewritten by a run, and notebook outputs (`make notebooks`),
     do not make it dirty."""
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()      # the package, or a notebook's folder
@@ -87,9 +93,6 @@ def weights_fingerprint(params) -> str | None:
     return h.hexdigest()[:16]
 
 # %% ../nbs/15_provenance.ipynb #017c1385
-CODE_GLOBS = ("can/*.py", "paper_figures/*.py", "scripts/*.py", "scripts/*.sh")
-
-
 def code_fingerprint(files: dict | None = None, root=None) -> str:
     """16 hex digits of the SHA-256 of the code: `files` (path -> bytes), or the files of CODE_GLOBS under `root`
     (default: the checkout around this package), each path and its bytes, in path order."""

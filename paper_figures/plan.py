@@ -6,6 +6,9 @@ committed under `paper_figures/results/<name>/`; its checkpoints stay in `runs/p
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PRESET = "default"
 SEEDS = (0, 1, 2)
@@ -207,6 +210,10 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     if not path.exists():
         return None
     res = json.loads(path.read_text())
+    if res.get("code_changed_while_running"):
+        raise ValueError(f"{path} was made by a job whose code changed while it ran (code_fingerprint "
+                         f"{res.get('code_fingerprint')} at its start, {res.get('code_fingerprint_end')} at its end): "
+                         f"delete it and rerun paper_figures/run_all.py")
     if res.get("config") != expected_config(run):
         raise ValueError(f"{path} was made with another config than plan.py's {run['name']}: rerun paper_figures/run_all.py")
     recipe = res.get("recipe")
@@ -268,6 +275,24 @@ def measure_file(measure: str) -> str | None:
     return None
 
 
+_CODE_AT = {}
+
+
+def code_unverified(res: dict) -> str | None:
+    """Why the code a result ran cannot be checked against its commit, or None when it can: its `code_fingerprint`
+    equals the fingerprint of the code at its `git_commit` (mapped by REBASED). A result without a fingerprint made
+    on this machine's kind of history (before fingerprints, 2026-12-04) rests on its clean commit; one whose commit
+    the importer asserted (the retired `--code-commit`: an accelerator host that sent no fingerprint) cannot be checked."""
+    from can.provenance import code_fingerprint_at
+    fp, commit = res.get("code_fingerprint"), REBASED.get(res.get("git_commit"), res.get("git_commit"))
+    if fp is None:
+        how = (res.get("stamped") or {}).get("commit_is", "")
+        return "commit asserted at import, no code fingerprint" if how.startswith("asserted") else None
+    if commit not in _CODE_AT:
+        _CODE_AT[commit] = code_fingerprint_at(commit, ROOT)
+    return None if _CODE_AT[commit] == fp else f"code fingerprint {fp} is not its commit's"
+
+
 def sources(key: str, measure: str, results: str = "results") -> list[dict]:
     """Where each of `values(key, measure)` comes from, in the same order: run, device and `encoder_of` (a regenerate,
     or None). A claim row says when a side measured a regenerated encoder, or when its sides ran on different devices."""
@@ -282,7 +307,8 @@ def sources(key: str, measure: str, results: str = "results") -> list[dict]:
             f = "pretrain.json" if f is None else "quick-every-epoch.json"
         res = result(run, f, results)
         if res is not None:
-            out.append({"run": run["name"], "device": res.get("device"), "encoder": res.get("encoder")})
+            out.append({"run": run["name"], "file": f, "device": res.get("device"), "encoder": res.get("encoder"),
+                        "code": code_unverified(res)})
     return out
 
 

@@ -86,12 +86,16 @@ def judge(claims, results: str) -> list[dict]:
 
 def provenance_note(claim, results: str) -> str:
     """What a reader must know about where a claim's values came from: a side that measured a regenerated encoder
-    (plan.encoder_of; with the largest final-loss gap to the committed run), sides that ran on different devices."""
+    (plan.encoder_of; with the largest final-loss gap to the committed run), results whose code is unverified
+    (plan.code_unverified), sides that ran on different devices."""
     src = {s: sources(*claim[s], results) for s in ("a", "b")}
     regen = [f"{x['run']} ({x['encoder']['file']}, final loss gap {max(x['encoder']['final_gap'].values()):.4f})"
              for s in "ab" for x in src[s] if x["encoder"]]
     kinds = sorted({x["device"] for s in "ab" for x in src[s] if x["device"]})
     out = [f"regenerated encoder: {', '.join(dict.fromkeys(regen))}"] if regen else []
+    unverified = [f"{x['run']}/{x['file']}" for s in "ab" for x in src[s] if x.get("code")]
+    if unverified:          # plan.code_unverified: the code these ran is not checked against their commit
+        out.append(f"code unverified: {', '.join(dict.fromkeys(unverified))}")
     if len(kinds) > 1:
         out.append(f"sides ran on {' and '.join(kinds)}: reproducible in distribution, not bitwise")
     return "; ".join(out)

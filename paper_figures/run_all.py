@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import io
 import json
 import os
@@ -38,21 +39,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 from paper_figures import plan  # noqa: E402
-from paper_figures.plan import EVALS, FLOORS, PRESET, REBASED, result, runs  # noqa: E402
+from paper_figures.plan import EVALS, FLOORS, PRESET, REBASED, code_unverified, result, runs  # noqa: E402
 
 RESULTS = Path(plan.RESULTS)
 WORK = Path(plan.WORK)
 TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000       # Fashion-MNIST: what a job's images are counted in (the estimates)
-# The code a job runs is the code its process imported at its start: its git commit is read then, not when it ends
-# (the repository may move on during a run of an hour), and stamped on every result the job writes.
+# The code a job runs is the code its process imported at its start: its git commit and code fingerprint are read
+# then (the repository may move on during a run of an hour) and stamped on every result the job writes; the fingerprint
+# is read again when the result is written, and a job whose code changed meanwhile is marked (plan.result refuses it).
 CODE = {}
 
 
 def write_json(path: Path, obj) -> None:
     "Atomically: a kill leaves the old file or the new one, never half of one."
     from can.checkpoint import atomic_write
+    from can.provenance import code_fingerprint
     if CODE and "git_commit" in obj:
         obj = {**obj, **CODE}
+        end = code_fingerprint()
+        if end != CODE["code_fingerprint"]:
+            obj.update(code_fingerprint_end=end, code_changed_while_running=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(obj, indent=1, default=str))
 
@@ -178,9 +184,7 @@ def job_eval(run: dict, kind: str) -> None:
 
 def run_job(kind: str, name: str) -> None:
     from can.provenance import provenance
-    CODE.update({k: provenance()[k] for k in ("git_commit", "git_dirty")})
-    CODE["driver_dirty"] = bool(subprocess.run(["git", "status", "--porcelain", "--", "paper_figures/*.py"],
-                                               capture_output=True, text=True).stdout.strip())
+    CODE.update({k: provenance()[k] for k in ("git_commit", "git_dirty", "code_fingerprint")})
     run = next(r for r in runs() if r["name"] == name)
     if kind == "pretrain":
         job_pretrain(run)
@@ -198,6 +202,20 @@ def _checkpointed(run: dict) -> bool:
     "Whether the run's final checkpoint is in its workdir (evaluations restore it)."
     pre = read_result(run, "pretrain.json")
     return pre is not None and (WORK / run["name"] / "checkpoints" / str(pre["steps"])).is_dir()
+
+
+def unverified(run: dict) -> list[str]:
+    """The evaluations of `run` whose committed result ran code that cannot be checked (`plan.code_unverified`): queued
+    by `--reverify` after every missing job, and replaced by a verified result when one is made or imported."""
+    out = []
+    for e in run["evals"]:
+        f = RESULTS / run["name"] / (f"{e}.json" if e == "quick-every-epoch" else f"eval-{e}.json")
+        try:
+            if f.exists() and code_unverified(json.loads(f.read_text())):
+                out.append(e)
+        except ValueError:
+            continue
+    return out
 
 
 def todo(run: dict, fresh: bool = False) -> list[str]:
@@ -254,6 +272,11 @@ def select(args) -> list[tuple[dict, list[str]]]:
     out = []
     for run in chosen:
         jobs = todo(run)
+        if args.reverify:           # after every missing job: the results whose code cannot be checked, made again
+            again = [e for e in unverified(run) if e not in jobs]
+            if again and not jobs and run["method"] not in FLOORS and not _checkpointed(run):
+                jobs = ["regenerate"]
+            jobs += again
         if args.only is not None:
             if args.only not in jobs:
                 continue
@@ -473,7 +496,8 @@ def write_bundle(path: Path, since: float, log: list, args) -> Path:
     manifest = {**{k: prov[k] for k in ("git_commit", "git_dirty", "device", "device_count", "host", "cpu_count", "jax")},
                 **machine(), "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
                 "wall_s": time.time() - since, "workers": args.workers, "deadline_s": args.deadline,
-                "jobs": log, "files": [str(p.relative_to(RESULTS)) for p in files]}
+                "jobs": log, "files": [str(p.relative_to(RESULTS)) for p in files],
+                "sha256": {str(p.relative_to(RESULTS)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:
@@ -507,33 +531,41 @@ def commit_of_code(fp: str, depth: int = 300) -> str | None:
     return None
 
 
-def restamp(path: Path, code_commit: str | None) -> None:
+def restamp(path: Path) -> None:
     """A result made from a copy of the working tree whose `.git` was not the repository's (an accelerator host that
     is sent the files, not the history) is stamped with that copy's HEAD and 'dirty'. Its commit is the one whose code
-    has the result's `code_fingerprint`, or, for results made before fingerprints, `code_commit` as the importer
-    asserts it (`--code-commit`); the stamp as made is kept under `stamped`."""
+    has the result's `code_fingerprint`; the stamp as made is kept under `stamped`."""
     res = json.loads(path.read_text())
-    if _resolves(res.get("git_commit", "")) and not res.get("git_dirty"):
+    if _resolves(res.get("git_commit", "")) and not res.get("git_dirty") or not res.get("code_fingerprint"):
         return
-    commit_, how = None, None
-    if res.get("code_fingerprint"):
-        commit_ = commit_of_code(res["code_fingerprint"])
-        how = f"the commit whose code has the result's code_fingerprint {res['code_fingerprint']}"
-    elif code_commit:
-        commit_ = subprocess.run(["git", "rev-parse", code_commit], capture_output=True, text=True).stdout.strip()
-        how = "asserted by the importer (--code-commit): the host ran a copy of this commit's working tree"
+    commit_ = commit_of_code(res["code_fingerprint"])
     if commit_:
-        res["stamped"] = {"git_commit": res.get("git_commit"), "git_dirty": res.get("git_dirty"), "commit_is": how}
+        res["stamped"] = {"git_commit": res.get("git_commit"), "git_dirty": res.get("git_dirty"), "commit_is":
+                          f"the commit whose code has the result's code_fingerprint {res['code_fingerprint']}"}
         res.update(git_commit=commit_, git_dirty=False)
         path.write_text(json.dumps(res, indent=1, default=str))
 
 
-def check_import(run: dict, name: str, staging: Path, code_commit: str | None = None) -> str | None:
+def produces(run: dict) -> set[str]:
+    "The file names a run of the plan writes into its results folder (a regenerate's numbered ones match by pattern)."
+    return ({"metrics.jsonl", "pretrain.json", "regenerated.json"} if run["method"] not in FLOORS else set()) | {
+        "quick-every-epoch.json" if e == "quick-every-epoch" else f"eval-{e}.json" for e in run["evals"]}
+
+
+def check_import(run: dict, name: str, staging: Path, digest: str | None, expected: str | None) -> str | None:
     "Why the bundled result `name` of `run` (in `staging`, beside the run's committed ones) cannot be placed, or None."
+    if name not in produces(run) and not (run["method"] not in FLOORS and fnmatch.fnmatch(name, "regenerated-*.json")):
+        return "not a file plan.py's run produces"
+    if expected is None:
+        return "the manifest lists no SHA-256 for it"
+    if digest != expected:
+        return "its SHA-256 differs from the manifest's (damaged or altered in transit)"
     if name == "metrics.jsonl":
         return None if (staging / run["name"] / "pretrain.json").exists() else "its pretrain.json is not in"
     try:
-        restamp(staging / run["name"] / name, code_commit)
+        if not json.loads((staging / run["name"] / name).read_text()).get("code_fingerprint"):
+            return "it carries no code_fingerprint: the code it ran cannot be checked (rerun it with today's code)"
+        restamp(staging / run["name"] / name)
         res = result(run, name, str(staging))
     except (ValueError, KeyError, OSError) as e:
         return str(e).replace(str(staging) + "/", "")
@@ -543,45 +575,76 @@ def check_import(run: dict, name: str, staging: Path, code_commit: str | None = 
         return f"made at commit {res.get('git_commit')!r}, which is not in this repository's history (git fetch it)"
     if res.get("git_dirty"):
         return "made from code that differed from its commit (git_dirty)"
+    if code_unverified(res):
+        return code_unverified(res)
     missing = [k for k in ("config", "seed", "device", "wall_s") if k not in res]
     return f"it lacks {missing}" if missing else None
 
 
-def import_bundle(path: Path, do_commit: bool = False, code_commit: str | None = None) -> int:
+class BadBundle(Exception):
+    "A bundle that cannot be read as one: said in one line, nothing placed."
+
+
+def read_bundle(path: Path) -> tuple[dict, dict]:
+    "(manifest, {member name: bytes}) of a bundle, or BadBundle naming what is wrong with it."
+    try:
+        tar = tarfile.open(path)
+    except (OSError, tarfile.TarError) as e:
+        raise BadBundle(f"{path}: not a readable .tar.gz bundle ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
+    with tar:
+        members = tar.getmembers()
+        bad = [m.name for m in members if not (m.isfile() or m.isdir()) or m.name.startswith(("/", "./"))
+               or ".." in Path(m.name).parts]
+        if bad:
+            raise BadBundle(f"{path}: members that are links, absolute or not plain relative paths: {bad[:3]}; "
+                            f"make the bundle with run_all.py --bundle")
+        files = {m.name: tar.extractfile(m).read() for m in members if m.isfile()}
+    if "manifest.json" not in files:
+        raise BadBundle(f"{path}: no manifest.json (a plain file at the top); make the bundle with run_all.py --bundle")
+    try:
+        manifest = json.loads(files.pop("manifest.json"))
+    except ValueError as e:
+        raise BadBundle(f"{path}: manifest.json is not JSON ({e})") from None
+    return manifest, files
+
+
+def import_bundle(path: Path, do_commit: bool = False) -> int:
     """Place the results of a bundle (`--bundle`, made on another machine) into the results folder: each checked
-    against the plan (config, recipe, features, the weights' fingerprint) and its provenance (a commit in this history,
-    clean code, a device) first, a mismatch refused with one line; a result already here is never replaced. Returns the
-    number refused."""
+    against its manifest (SHA-256), the plan (a file its run produces, config and seed, recipe, features, the weights'
+    fingerprint) and its provenance (a code fingerprint that is its commit's, a commit in this history, clean code, a
+    device) first, a mismatch refused with one line; a result already here is never replaced. What this proves and
+    what it cannot: docs/accelerators.md. Returns the number refused."""
     import shutil
     import tempfile
-    with tarfile.open(path) as tar, tempfile.TemporaryDirectory() as tmp:
-        manifest = json.load(tar.extractfile("manifest.json"))
-        names = [m.name for m in tar.getmembers() if m.isfile() and m.name != "manifest.json"]
-        by_run = {}
-        for n in names:
-            by_run.setdefault(str(Path(n).parent), []).append(Path(n).name)
+    manifest, files = read_bundle(path)
+    sums = manifest.get("sha256") or {}
+    by_run = {}
+    for n in files:
+        by_run.setdefault(str(Path(n).parent), []).append(Path(n).name)
+    with tempfile.TemporaryDirectory() as tmp:
         staging, refused, placed = Path(tmp), 0, []
         plan_runs = {r["name"]: r for r in runs()}
-        for name, files in by_run.items():
+        for name, names in by_run.items():
             run = plan_runs.get(name)
             if run is None:
                 print(f"refused {name}/: not a run of plan.py")
-                refused += len(files)
+                refused += len(names)
                 continue
             if (RESULTS / name).is_dir():
                 shutil.copytree(RESULTS / name, staging / name)
             (staging / name).mkdir(parents=True, exist_ok=True)
             new = []
-            for f in files:
-                if (RESULTS / name / f).exists():
+            for f in names:
+                if (RESULTS / name / f).exists() and not (f.startswith("eval-") and f[5:-5] in unverified(run)):
                     print(f"kept {name}/{f}: already committed here; the bundle's copy is not placed")
                     continue
-                with tar.extractfile(f"{name}/{f}") as src:
-                    (staging / name / f).write_bytes(src.read())
+                (staging / name / f).unlink(missing_ok=True)        # a code-unverified result: a verified one replaces it
+                (staging / name / f).write_bytes(files[f"{name}/{f}"])
                 new.append(f)
             # the pre-training and the regenerates first: the evaluations' fingerprints are checked against them
             for f in sorted(new, key=lambda f: (not (f == "pretrain.json" or f.startswith("regenerated")), f)):
-                why = check_import(run, f, staging, code_commit)
+                data = files[f"{name}/{f}"]
+                why = check_import(run, f, staging, hashlib.sha256(data).hexdigest(), sums.get(f"{name}/{f}"))
                 if why:
                     print(f"refused {name}/{f}: {why}")
                     (staging / name / f).unlink()
@@ -632,8 +695,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bundle", default=None, help="write every result made in this call into this .tar.gz")
     ap.add_argument("--import", dest="import_", default=None, metavar="BUNDLE",
                     help="check a bundle's results against the plan and place them (never replacing one)")
-    ap.add_argument("--code-commit", default=None, metavar="COMMIT",
-                    help="with --import: the commit whose working tree made a bundle without code fingerprints")
+    ap.add_argument("--reverify", action="store_true",
+                    help="after the missing jobs, redo the evaluations whose committed result's code is unverified")
     ap.add_argument("--tiny", default=None, metavar="DIR",
                     help="the rehearsal: a toy plan on a few hundred images, everything in DIR (the test suite)")
     ap.add_argument("--job", nargs=2, metavar=("KIND", "RUN"), help=argparse.SUPPRESS)
@@ -651,7 +714,10 @@ def main(argv=None) -> int:
     if args.job:
         return run_job(*args.job) or 0
     if args.import_:
-        return 1 if import_bundle(Path(args.import_), args.commit, args.code_commit) else 0
+        try:
+            return 1 if import_bundle(Path(args.import_), args.commit) else 0
+        except BadBundle as e:
+            raise SystemExit(f"--import: {e}") from None
     work = select(args)
     if args.list:
         per = committed_seconds() if not args.rates else manifest_seconds([Path(m) for m in args.rates])
@@ -668,6 +734,8 @@ def main(argv=None) -> int:
         return 0
     if args.deadline is not None:       # the most work first: what is left at the deadline is the shortest
         work.sort(key=lambda rj: -sum(job_images(rj[0], k) for k in rj[1]))
+    if args.reverify:                   # ... and the runs that only re-verify code after every run with missing work
+        work.sort(key=lambda rj: not any(k not in unverified(rj[0]) + ["regenerate"] for k in rj[1]))
     sched = Scheduler(args, work, platform=platform() if args.deadline is not None else None)
     sched.run()
     if args.bundle:

@@ -198,6 +198,13 @@ def missing(root: Path) -> str:
     lines += [f"| {g} | {r} | {j} | {c:.1f} | {m:.1f} |" for g, (r, j, c, m) in groups.items()]
     tot = [sum(v[i] for v in groups.values()) for i in range(4)]
     lines.append(f"| all | {tot[0]} | {tot[1]} | {tot[2]:.1f} | {tot[3]:.1f} |")
+    from paper_figures.run_all import unverified
+    again = {run["name"]: unverified(run) for run in runs()}
+    again = {k: v for k, v in again.items() if v}
+    lines += ["", f"Results whose code is unverified (`plan.code_unverified`; named in the claim rows that use them): "
+              f"{sum(map(len, again.values()))} evaluations of {len(again)} runs, queued after the jobs above by "
+              f"`run_all.py --reverify` (which `scripts/accel_reproduce.sh` passes): "
+              + "; ".join(f"{k} ({', '.join(v)})" for k, v in again.items()) + "."] if again else []
     found = _verdicts(root)
     none = [r for a in ORDER for r in counted(found.get(a, [])) if r["verdict"] == "no data"]
     q4 = [r for r in none if "(quick4)" in r["claim"]]

@@ -23,6 +23,6 @@ deadline=$("$PY" -c "print(max(10, int(float('$minutes') * 60) - 40))")
 "$PY" -c "import jax; print('devices:', jax.devices())"
 status=0
 timeout $(( deadline + 150 )) "$PY" paper_figures/run_all.py --workers "$workers" --deadline "$deadline" \
-  --bundle "$out" --no-render "${extra[@]}" || status=$?
+  --bundle "$out" --no-render --reverify "${extra[@]}" || status=$?
 ls -l "$out" 2>/dev/null || echo "no result finished: no archive"
 exit $status

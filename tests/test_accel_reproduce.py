@@ -39,10 +39,14 @@ def test_two_workers_a_deadline_the_bundle_and_the_import(tmp_path):
     files = {"pretrain": ["metrics.jsonl", "pretrain.json"], "quick": ["eval-quick.json"], "knn": ["eval-knn.json"]}
     done = [(r, k) for (r, k), v in status.items() if v == "done"]
     assert set(status.values()) <= {"done", "stopped at the deadline", "not started"}, status
-    assert ("tiny/can-seed0", "pretrain") in done and ("tiny/can-seed0", "quick") in done, status
+    # which jobs end inside the deadline depends on the machine's speed and load: only the first pre-training (seconds
+    # of work, 200 s allowed) is required; the scheduler's deadline logic is tested on a fake clock (test_figures.py)
+    assert ("tiny/can-seed0", "pretrain") in done, status
     assert names == sorted(["manifest.json"] + [f"{r}/{f}" for r, k in done for f in files[k]]), (names, status)
+    assert set(manifest["sha256"]) == set(names) - {"manifest.json"}
     fp = json.loads((tiny / "results/tiny/can-seed0/pretrain.json").read_text())["weights_fingerprint"]
-    assert json.loads((tiny / "results/tiny/can-seed0/eval-quick.json").read_text())["weights_fingerprint"] == fp
+    if ("tiny/can-seed0", "quick") in done:
+        assert json.loads((tiny / "results/tiny/can-seed0/eval-quick.json").read_text())["weights_fingerprint"] == fp
     n = len(names) - 1
 
     # the import, into an empty results folder: every result checked, then placed
@@ -54,7 +58,7 @@ def test_two_workers_a_deadline_the_bundle_and_the_import(tmp_path):
         assert p.returncode == 1 and p.stdout.count("(git_dirty)") == n - sum(f.endswith("metrics.jsonl") for f in names), p.stdout
         return
     assert p.returncode == 0 and f"{n} results placed, 0 refused" in p.stdout, p.stdout + p.stderr
-    for f in ("pretrain.json", "eval-quick.json", "metrics.jsonl"):
+    for f in ("pretrain.json", "metrics.jsonl") + (("eval-quick.json",) if ("tiny/can-seed0", "quick") in done else ()):
         assert (tiny / "results/tiny/can-seed0" / f).read_bytes() == (made / "tiny/can-seed0" / f).read_bytes()
     # again: nothing is replaced, and it says so
     p = _run_all(tiny, "--import", str(bundle))

@@ -497,3 +497,28 @@ def test_claims_md_prints_each_number_once_rounded_from_the_unrounded_computatio
             assert abs(printed - exact) <= 0.5e-4 + 1e-12, (r["claim"], printed, exact)
         checked += 1
     assert checked >= 90
+
+
+def test_deadline_starts_nothing_that_cannot_end_on_a_fake_clock(monkeypatch):
+    """Issue 53: the deadline logic without machine speed: a fake clock advanced by each fake job. With 100 s left and
+    committed rates that put the next job at 150 s, it is not started; a job that fits is."""
+    import types
+    import paper_figures.run_all as ra
+    from paper_figures.plan import runs
+    run = next(r for r in runs("main") if r["name"] == "main/mae-seed3")
+    now = [1000.0]
+    monkeypatch.setattr(ra.time, "time", lambda: now[0])
+    per = {"quick": 150.0 / ra.job_images(run, "quick"), "knn": 50.0 / ra.job_images(run, "knn")}   # s per image
+    done = set()
+    monkeypatch.setattr(ra, "todo", lambda r: [k for k in ("knn", "quick") if k not in done])
+
+    def job(cmd, env, cores, deadline):       # takes exactly its estimate on the fake clock
+        now[0] += 50.0
+        done.add(cmd[-2])
+        return 0
+    monkeypatch.setattr(ra, "_launch", job)
+    args = types.SimpleNamespace(workers=1, deadline=150.0, max_hours=None, commit=False, bundle=None)
+    sched = ra.Scheduler(args, [(run, ["knn", "quick"])], prior=per, platform="cpu")
+    sched.run()
+    assert [(r["kind"], r["status"]) for r in sched.log] == [("knn", "done"), ("quick", "not started")]
+    assert done == {"knn"}
