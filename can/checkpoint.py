@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -29,7 +30,8 @@ from .presets import upgrade_config
 from .train import abstract_state, make_mesh, make_optimizer
 
 # %% auto #0
-__all__ = ['atomic_write', 'check_workdir', 'WorkdirBusy', 'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'load_run']
+__all__ = ['atomic_write', 'read_json', 'read_jsonl', 'check_writable', 'check_workdir', 'WorkdirBusy', 'run_busy',
+           'workdir_lock', 'CheckpointDamaged', 'restore_intact', 'load_run']
 
 # %% ../nbs/16_checkpoint.ipynb #2db72e1c
 def atomic_write(path, data: str | bytes) -> None:
@@ -42,6 +44,47 @@ def atomic_write(path, data: str | bytes) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
+# %% ../nbs/16_checkpoint.ipynb #368772f3
+def read_json(path) -> dict:
+    "The JSON object in `path`, or one `ValueError` naming the file when it is not valid JSON."
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise ValueError(f"{path} is damaged (not valid JSON: {e}); restore it (git, a backup) or move the workdir "
+                         f"away to start the run again") from None
+
+
+def read_jsonl(path) -> list[dict]:
+    "The rows of the JSON-lines file `path` ([] when missing); a torn last line is dropped with one warning."
+    path = Path(path)
+    lines = [l for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if i < len(lines) - 1:
+                raise ValueError(f"{path} is damaged at line {i + 1} of {len(lines)} (not valid JSON); repair or "
+                                 f"delete that line") from None
+            print(f"warning: {path}: its last line is torn (a kill during a write); dropped: {line[:60]!r}",
+                  file=sys.stderr, flush=True)
+    return rows
+
+# %% ../nbs/16_checkpoint.ipynb #96313b41
+def check_writable(workdir) -> Path:
+    "`workdir` as a Path, or one error naming it when it is a file or cannot be written."
+    workdir = Path(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise ValueError(f"workdir={str(workdir)!r} is an existing file; allowed: a directory (new, or a run's to resume)")
+    where = next(p for p in (workdir, *workdir.absolute().parents) if p.exists())
+    try:
+        tempfile.TemporaryFile(dir=where).close()
+    except OSError as e:
+        raise PermissionError(f"workdir={str(workdir)!r} cannot be written ({os.strerror(e.errno)} in {where}); "
+                              f"allowed: a directory this user can write") from None
+    return workdir
+
 # %% ../nbs/16_checkpoint.ipynb #28b99110
 def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
     """Create `workdir` with config.json, or check that the one there matches `cfg`.
@@ -51,7 +94,7 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
     want = json.loads(cfg.to_json())
     if path.exists():
         # a key added to the config after the run started, at its default, changes nothing
-        have = json.loads(json.dumps(upgrade_config(json.loads(path.read_text())).to_dict()))
+        have = json.loads(json.dumps(upgrade_config(read_json(path)).to_dict()))
         diff = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
         ckpts = workdir / "checkpoints"
         if diff and not (ckpts.is_dir() and any(ckpts.iterdir())):     # a config but no checkpoint: not a run yet
@@ -76,6 +119,21 @@ def check_workdir(cfg, workdir, override_config: bool = False) -> Path:
 # %% ../nbs/16_checkpoint.ipynb #36f085a8
 class WorkdirBusy(RuntimeError):
     "Another process is running in this workdir."
+
+
+def run_busy(workdir) -> bool:
+    "Whether a process holds `workdir`'s lock now (a run training there); nothing is created or changed."
+    try:
+        f = open(Path(workdir) / ".lock")
+    except OSError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
 
 
 @contextlib.contextmanager
@@ -256,7 +314,7 @@ def load_run(checkpoint, step: int | None = None):
     if not (workdir / "config.json").exists():
         raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds no config.json; allowed: the workdir of a "
                                 f"pre-training run (e.g. runs/default-can-seed0)")
-    cfg = upgrade_config(json.loads((workdir / "config.json").read_text()))
+    cfg = upgrade_config(read_json(workdir / "config.json"))
     if not (workdir / "checkpoints").is_dir() or not any((workdir / "checkpoints").iterdir()):
         raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds a config but no checkpoint yet (its pre-training "
                                 f"stopped before its first save); allowed: a workdir with a saved step (resume it "

@@ -76,7 +76,13 @@ def file_lock(path):
 
 
 def data_source(dataset: str, split: str, data_dir: str = "", manual_dir: str = FASHION_MNIST_DIR):
-    "Random-access source of `dataset`/`split` (records with 'image' and 'label')."
+    """Random-access source of `dataset`/`split` (records with 'image' and 'label'). A `data_dir` that is given must
+    exist: a mistyped one is refused rather than filled (Fashion-MNIST, the offline default, is built into an existing
+    empty directory, or into the default one, created as needed, when data_dir is empty)."""
+    if data_dir and not os.path.isdir(data_dir):
+        raise FileNotFoundError(f"data_dir={data_dir!r} does not exist; allowed: an existing directory (holding "
+                                f"prepared tfds datasets, or empty to build Fashion-MNIST there: mkdir it first), or "
+                                f"empty for {default_data_dir()}")
     data_dir = data_dir or default_data_dir()
     if dataset == "fashion_mnist":
         builder = FashionMnistIdx(data_dir=data_dir, file_format="array_record")
@@ -92,9 +98,6 @@ def data_source(dataset: str, split: str, data_dir: str = "", manual_dir: str = 
                 if not builder.is_prepared():
                     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     else:
-        if data_dir and not os.path.isdir(data_dir):
-            raise FileNotFoundError(f"data_dir={data_dir!r} does not exist; pass the directory holding prepared "
-                                    f"tfds datasets")
         try:
             builder = tfds.builder(dataset, data_dir=data_dir, file_format="array_record")
         except tfds.core.registered.DatasetNotFoundError:

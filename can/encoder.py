@@ -23,7 +23,7 @@ from .probe import extract_features, feature_fn
 WEIGHTS_DIR = Path(can.__file__).resolve().parent / "weights"   # encoders shipped in the package (package data)
 
 # %% auto #0
-__all__ = ['WEIGHTS_DIR', 'export_encoder', 'load_encoder']
+__all__ = ['WEIGHTS_DIR', 'resolve_source', 'export_encoder', 'load_encoder']
 
 # %% ../nbs/14_encoder.ipynb #c9f89a56
 def _flat(tree) -> dict:
@@ -59,7 +59,7 @@ def _read_weights(path: Path):
     return cfg, params, meta.get("provenance", {})
 
 
-def _resolve(source):
+def resolve_source(source):
     "(cfg, params, provenance) of a run directory, a checkpoint directory, a weights file, or 'default'."
     src = Path(WEIGHTS_DIR / "default-can.safetensors" if str(source) == "default" else source)
     if src.is_file() and src.suffix == ".safetensors":
@@ -78,7 +78,7 @@ def _resolve(source):
 # %% ../nbs/14_encoder.ipynb #01d0c2c5
 def export_encoder(source, path) -> Path:
     "Write the encoder of `source` (run, checkpoint or weights file) to `path` (.safetensors) + a JSON sidecar."
-    cfg, params, origin = _resolve(source)
+    cfg, params, origin = resolve_source(source)
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"path={str(path)!r} is invalid; allowed: a file name ending in .safetensors")
@@ -97,7 +97,9 @@ def load_encoder(source="default", batch_size: int = 1000, progress: bool | None
     """A function images [N, S, S, C] (uint8 [0, 255] or float [0, 1]) -> features, compiled once, from a run
     directory, a checkpoint, a .safetensors file, or 'default' (the encoder shipped in `can/weights/`). `features`:
     'gap' [N, D] (the paper's: GAP of the final tokens) or 'last4' [N, 4D] (the GAP of each of the last 4 blocks)."""
-    cfg, params, origin = _resolve(source)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is invalid; allowed: a positive integer (images per forward pass)")
+    cfg, params, origin = resolve_source(source)
     model = build_model(cfg)
     feats = feature_fn(cfg, model, {"encoder": params["encoder"]}, features)
     shape = (cfg.image_size, cfg.image_size, cfg.channels)

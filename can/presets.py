@@ -147,6 +147,12 @@ def _fail(name, value, allowed):
     raise ValueError(f"{name}={value!r} is invalid; allowed: {allowed}")
 
 
+def _finite(x) -> bool:
+    "A real number that is neither inf nor nan (a bool is not a number here)."
+    import math
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def parse_value(name: str, value, like):
     """`value` in the type of `like` (the key's default) when it is a string and `like` is a bool or a number:
     papermill passes `-p denoise_loss false` as the string 'false', which Python would take as true. 'true' or
@@ -193,7 +199,7 @@ def check_config(cfg, num_devices: int | None = None) -> None:
         if not 0 <= cfg[name] <= 1: _fail(name, cfg[name], "a weight in [0, 1]")
     if cfg.lambda_infonce > 0 and cfg.num_views != 2:
         _fail("lambda_infonce", cfg.lambda_infonce, "0 when num_views=1 (InfoNCE needs two views)")
-    if cfg.sigma_max < 0: _fail("sigma_max", cfg.sigma_max, "sigma_max >= 0")
+    if not _finite(cfg.sigma_max) or cfg.sigma_max < 0: _fail("sigma_max", cfg.sigma_max, "a finite sigma_max >= 0")
     if option(cfg, "denoise_target") not in ("noise", "clean"):
         _fail("denoise_target", option(cfg, "denoise_target"), "'noise' (the paper's σe) or 'clean' (the clean patches)")
     if option(cfg, "denoise_target") == "clean" and not cfg.denoise_loss:
@@ -206,17 +212,23 @@ def check_config(cfg, num_devices: int | None = None) -> None:
         _fail("data_threads", option(cfg, "data_threads"), "a positive integer")
 
 
-    if cfg.tau <= 0: _fail("tau", cfg.tau, "tau > 0")
+    if not _finite(cfg.tau) or cfg.tau <= 0: _fail("tau", cfg.tau, "a finite tau > 0")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2 ** 31:
         _fail("seed", cfg.seed, "an integer in [0, 2**31)")     # grain's shuffle seeds are non-negative
 
-    for name in ("batch_size", "epochs", "head_hidden", "head_out", "decoder_width", "decoder_depth"):
-        if int(cfg[name]) != cfg[name] or cfg[name] <= 0: _fail(name, cfg[name], "a positive integer")
+    for name in ("batch_size", "epochs", "head_hidden", "head_out", "decoder_width", "decoder_depth", "decoder_heads",
+                 "decoder_mlp_dim"):
+        if not _finite(cfg[name]) or int(cfg[name]) != cfg[name] or cfg[name] <= 0: _fail(name, cfg[name], "a positive integer")
     if cfg.lambda_infonce > 0 and cfg.batch_size < 2:
         _fail("batch_size", cfg.batch_size, ">= 2 (InfoNCE needs negatives)")
     if cfg.decoder_width % cfg.decoder_heads: _fail("decoder_heads", cfg.decoder_heads, f"a divisor of decoder_width={cfg.decoder_width}")
-    if cfg.base_lr <= 0: _fail("base_lr", cfg.base_lr, "base_lr > 0")
-    if cfg.weight_decay < 0: _fail("weight_decay", cfg.weight_decay, "weight_decay >= 0")
+    if not _finite(cfg.base_lr) or cfg.base_lr <= 0: _fail("base_lr", cfg.base_lr, "a finite base_lr > 0")
+    if not _finite(cfg.weight_decay) or cfg.weight_decay < 0:
+        _fail("weight_decay", cfg.weight_decay, "a finite weight_decay >= 0")
+    for name in ("b1", "b2", "head_bn_momentum"):       # Adam's and BatchNorm's decay rates
+        if not 0 <= cfg[name] < 1: _fail(name, cfg[name], f"0 <= {name} < 1")
+    if not _finite(cfg.noise_embed_scale) or cfg.noise_embed_scale <= 0:
+        _fail("noise_embed_scale", cfg.noise_embed_scale, "a finite noise_embed_scale > 0")
     if not (0 <= cfg.warmup_epochs < cfg.epochs):
         _fail("warmup_epochs", cfg.warmup_epochs, f"0 <= warmup_epochs < epochs={cfg.epochs}")
     if num_devices is not None and cfg.batch_size % num_devices:

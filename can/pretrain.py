@@ -18,8 +18,8 @@ import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
 from .augment import augment_fn
-from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, check_workdir, restore_intact,
-                            workdir_lock)
+from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, check_workdir, check_writable,
+                            read_jsonl, restore_intact, workdir_lock)
 from .data import data_source, dataset_channels, make_loader
 from .model import build_model
 from .presets import check_config, option
@@ -133,6 +133,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
         raise ValueError(f"save_every_minutes={save_every_minutes!r} is invalid; allowed: a positive number or None")
     if hint := allocator_hint():
         print(hint)
+    workdir = check_writable(workdir)
     with _Preemption() as preemption, workdir_lock(workdir):
         mesh = make_mesh(fsdp=fsdp)
         check_config(cfg, num_devices=mesh.size)
@@ -164,8 +165,7 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
                               num_threads=option(cfg, "data_threads"))
 
         metrics_path = workdir / "metrics.jsonl"
-        rows = [r for r in (json.loads(l) for l in metrics_path.read_text().splitlines() if l)] if metrics_path.exists() else []
-        rows = [r for r in rows if r["step"] <= start]          # drop what was logged after the last checkpoint
+        rows = [r for r in read_jsonl(metrics_path) if r["step"] <= start]    # drop what was logged after the last checkpoint
         atomic_write(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
         def checked(step, m):

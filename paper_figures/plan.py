@@ -210,6 +210,10 @@ def result(run: dict, file: str, results: str = "results") -> dict | None:
     if not path.exists():
         return None
     res = json.loads(path.read_text())
+    if res.get("run_finished") is False:
+        raise ValueError(f"{path} evaluated an unfinished run (step {res.get('checkpoint_step')} of "
+                         f"{res.get('run_total_steps')}{', still training' if res.get('run_busy') else ''}): delete it "
+                         f"and rerun paper_figures/run_all.py once the pre-training has finished")
     if res.get("code_changed_while_running"):
         raise ValueError(f"{path} was made by a job whose code changed while it ran (code_fingerprint "
                          f"{res.get('code_fingerprint')} at its start, {res.get('code_fingerprint_end')} at its end): "

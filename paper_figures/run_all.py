@@ -313,12 +313,12 @@ def _medians(samples) -> dict:
     return {k: statistics.median(v) for k, v in per.items()}
 
 
-def committed_seconds() -> dict:
+def committed_seconds(avx512: bool | None = None) -> dict:
     """Median wall seconds per image of each kind of job (`rate_keys`) among the committed results made on this
     machine's kind of CPU (for `--list`, the README's missing block and `--deadline`). An accelerator's results are left
     out: a main pre-training took 70 s on the H200 and 89 min here, and a median over both said 2 min. A kind of job
     with no result on this CPU kind (AVX-512 or not, ≈ 2.3× apart end to end) is estimated from the other CPU kind's."""
-    avx512 = machine().get("avx512")
+    avx512 = machine().get("avx512") if avx512 is None else avx512       # this machine's kind, or the one asked for
     plan = {r["name"]: r for r in runs()}
     samples = {True: [], False: []}
     for p in RESULTS.glob("*/*/*.json"):

@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     from can.checkpoint import atomic_write
     from can.data import data_source, load_arrays
-    from can.encoder import _resolve
+    from can.encoder import resolve_source
     from can.model import build_model
     from can.presets import get_config
     from can.provenance import provenance
@@ -57,7 +57,7 @@ def main(argv=None) -> None:
     rows = {"random init (seed 0)": describe(cfg, init_state(cfg, build_model(cfg), make_optimizer(cfg, 1),
                                                                make_mesh(1)).params, xtr)}
     for s in args.sources:
-        c, params, origin = _resolve(s)
+        c, params, origin = resolve_source(s)
         name = f"{c.method} ({s})"
         rows[name] = {**describe(c, {"encoder": params["encoder"]}, xtr), "origin": origin}
         print(name, json.dumps(rows[name]), flush=True)

@@ -112,3 +112,12 @@ def test_a_malformed_bundle_fails_with_one_line(here, tmp_path, case, msg):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "Traceback" not in p.stderr and msg in p.stderr, p.stderr[-800:]
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_an_evaluation_of_an_unfinished_run_is_refused(here, tmp_path, capsys):
+    "Issue 53: a mid-run number must not read as a final one: the figures (and the import) refuse it."
+    run_all, results, good = here
+    res = json.loads(good)
+    res.update(run_finished=False, run_total_steps=4685, run_busy=True)
+    refused, out = _import(run_all, bundle(tmp_path / "b.tar.gz", {f"{RUN}/{FILE}": json.dumps(res).encode()}), capsys)
+    assert refused == 1 and "evaluated an unfinished run (step" in out and "still training" in out, out
