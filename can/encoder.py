@@ -11,19 +11,49 @@ from pathlib import Path
 import jax
 import numpy as np
 from safetensors import SafetensorError
+import orbax.checkpoint as ocp
 from safetensors.numpy import load, save
 
 import can
-from .checkpoint import atomic_write, load_run
+from .checkpoint import restore_intact
+from .storage import atomic_write, read_json
 from .model import build_model
-from .presets import upgrade_config
+from .presets import stored, upgrade_config
 from .provenance import provenance, weights_fingerprint
 from .probe import extract_features, feature_fn
+from .train import abstract_state, make_mesh, make_optimizer
 
 WEIGHTS_DIR = Path(can.__file__).resolve().parent / "weights"   # encoders shipped in the package (package data)
 
 # %% auto #0
-__all__ = ['WEIGHTS_DIR', 'resolve_source', 'export_encoder', 'load_encoder']
+__all__ = ['WEIGHTS_DIR', 'load_run', 'resolve_source', 'export_encoder', 'load_encoder']
+
+# %% ../nbs/14_encoder.ipynb #0f923571
+def load_run(checkpoint, step: int | None = None):
+    "(cfg, model, params, step) of the pre-training run in the workdir `checkpoint` (its latest step by default)."
+    workdir = Path(checkpoint)
+    if not (workdir / "config.json").exists():
+        raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds no config.json; allowed: the workdir of a "
+                                f"pre-training run (e.g. runs/default-can-seed0)")
+    cfg = upgrade_config(read_json(workdir / "config.json"))
+    if not (workdir / "checkpoints").is_dir() or not any((workdir / "checkpoints").iterdir()):
+        raise FileNotFoundError(f"checkpoint={str(checkpoint)!r} holds a config but no checkpoint yet (its pre-training "
+                                f"stopped before its first save); allowed: a workdir with a saved step (resume it "
+                                f"with the train notebook and the same workdir)")
+    mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
+                                 options=ocp.CheckpointManagerOptions(create=False, read_only=True))
+    steps = mngr.all_steps()
+    if not steps or (step is not None and step not in steps):
+
+        raise FileNotFoundError(f"step={step!r} is not among the checkpoints of {workdir}; allowed: {sorted(steps)}")
+    model, mesh = build_model(cfg), make_mesh(1)
+    abstract = abstract_state(cfg, model, make_optimizer(cfg, 1), mesh)
+    if step is None:            # the newest that restores, with a warning for a damaged newer one
+        step, state = restore_intact(mngr, abstract, workdir, move_aside=False)
+    else:
+        state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+    mngr.close()
+    return cfg, model, state.params, step
 
 # %% ../nbs/14_encoder.ipynb #c9f89a56
 def _flat(tree) -> dict:
@@ -83,7 +113,7 @@ def export_encoder(source, path) -> Path:
     if path.suffix != ".safetensors":
         raise ValueError(f"path={str(path)!r} is invalid; allowed: a file name ending in .safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"config": cfg.to_dict(), "provenance": {**provenance(), "exported_from": origin,
+    meta = {"config": stored(cfg), "provenance": {**provenance(), "exported_from": origin,
                                                     "weights_fingerprint": weights_fingerprint(params)}}
 
     # atomically, as the sidecar: a kill mid-write must not leave a truncated weights file under the final name

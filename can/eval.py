@@ -116,6 +116,14 @@ class LinearHead(nn.Module):
         return nn.Dense(self.num_classes, kernel_init=nn.initializers.truncated_normal(0.01))(f)
 
 
+def _probe_optimizer(optimizer, lr, weight_decay, trust_coefficient, momentum):
+    # MAE's LARS (MoCo v3's util/lars.py): the update of a matrix is scaled to trust_coefficient·||w||/||g||, so a
+    # step moves w by lr·0.001 of its norm; a coefficient of 1 makes each step ~lr·||w|| and the logits explode
+    return (optax.lars(lr, weight_decay, trust_coefficient=trust_coefficient, momentum=momentum,
+                       trust_ratio_mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
+            if optimizer == "lars" else optax.sgd(lr, momentum))
+
+
 def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch_size: int = 1024,
                  base_lr: float = 1.0, warmup_epochs: float = 10, momentum: float = 0.9, weight_decay: float = 0.0,
                  trust_coefficient: float = 0.001, optimizer: str = "lars", encode=None, crop_min_scale: float = 0.08,
@@ -132,11 +140,7 @@ def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch
     num_classes = num_classes or int(max(train_y.max(), test_y.max())) + 1
     lr = optax.warmup_cosine_decay_schedule(0.0, base_lr * batch_size / 256, int(warmup_epochs * steps_per_epoch),
                                             steps)
-    # MAE's LARS (MoCo v3's util/lars.py): the update of a matrix is scaled to trust_coefficient·||w||/||g||, so a
-    # step moves w by lr·0.001 of its norm; a coefficient of 1 makes each step ~lr·||w|| and the logits explode
-    tx = (optax.lars(lr, weight_decay, trust_coefficient=trust_coefficient, momentum=momentum,
-                     trust_ratio_mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
-          if optimizer == "lars" else optax.sgd(lr, momentum))
+    tx = _probe_optimizer(optimizer, lr, weight_decay, trust_coefficient, momentum)
     head = LinearHead(num_classes)
     size = train_x.shape[1] if encode is not None else None
 

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from .checkpoint import atomic_write, load_run, read_json, run_busy
+from .storage import atomic_write, read_json, run_busy
+from .encoder import load_run, resolve_source
 from .eval import eval_arrays, eval_recipe, fewshot_eval, knn_eval, linear_probe
 from .finetune import finetune
 from .masking import patchify
@@ -96,7 +97,6 @@ def load_checkpoint(checkpoint, seed: int = 0, step: int | None = None):
         model = build_model(cfg)
         return cfg, model, init_state(cfg, model, make_optimizer(cfg, 1), make_mesh(1)).params, 0
     if _weights_source(checkpoint):     # what load_encoder takes beside a run: the same sources, read the same way
-        from can.encoder import resolve_source
         if step is not None:
             raise ValueError(f"step={step!r} is invalid for checkpoint={str(checkpoint)!r}; allowed: None (a weights "
                              f"file or a checkpoint directory holds one step)")

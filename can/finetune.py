@@ -133,46 +133,22 @@ def finetune_optimizer(params, depth: int, steps: int, *, lr: float, warmup_step
         optax.stateless(lambda updates, _: jax.tree.map(jnp.multiply, updates, scales)))
 
 # %% ../nbs/10_finetune.ipynb #430a1628
-def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float = 1, batch_size: int = 128,
-             base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
-             b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
-             randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
-             lp_ft: bool = False, standardise: bool = False, num_classes: int | None = None, progress: bool = False):
-    """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
-    (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
-    The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch.
-    `lp_ft`: LP-FT, the head starts as the linear probe of the frozen encoder (`test_acc_lp`: its test accuracy).
-    `standardise`: the head reads the GAP features standardised by their mean and sd over the training images under
-    the frozen encoder, a fixed layer; without it the LP-FT head is the probe folded into one layer on raw features."""
-    v = decode_variant(cfg.variant)
-    p = v["patch_size"]
-    model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path,
-                               attention=attention_impl(cfg)), num_classes or
+def _start_from_probe(model, params, stats, train_x, train_y, p, lp_ft, standardise):
+    """(params, stats) after LP-FT's head and/or the fixed standardisation: the quick probe on the frozen encoder's GAP
+    features of the un-augmented training images (see `finetune`)."""
+    encode = jax.jit(lambda e, x: model.encoder.apply(
+        {"params": e}, patchify(x.astype(jnp.float32) / 255.0, p), deterministic=True)["pooled"])
+    f = np.concatenate([np.asarray(encode(params["encoder"], train_x[i:i + 1000])) for i in range(0, len(train_x), 1000)])
+    # without LP-FT only the statistics are needed: no probe is fitted
+    head, fit = standardised_head(f, train_y, model.num_classes) if lp_ft else (None, standardisation(f))
+    stats = {k: jnp.asarray(v) for k, v in fit.items()} if standardise else stats
+    if lp_ft:
+        params = {**params, "head": head if standardise else fold_standardisation(head, fit)}
+    return params, stats
 
-                       int(max(train_y.max(), test_y.max())) + 1)
-    n, size = len(train_x), train_x.shape[1]
-    batch_size = min(batch_size, n)
-    steps_per_epoch = n // batch_size
-    steps = max(1, int(round(epochs * steps_per_epoch)))
-    key = jax.random.key(seed)
-    variables = model.init(key, patchify(jnp.zeros((1, size, size, cfg.channels)), p))
-    params, stats = variables["params"], variables["standardise"]
-    if encoder_params is not None:
-        params = {**params, "encoder": encoder_params}
-    if lp_ft or standardise:   # the quick probe on the frozen encoder's GAP features of the un-augmented training images
-        encode = jax.jit(lambda e, x: model.encoder.apply(
-            {"params": e}, patchify(x.astype(jnp.float32) / 255.0, p), deterministic=True)["pooled"])
-        f = np.concatenate([np.asarray(encode(params["encoder"], train_x[i:i + 1000])) for i in range(0, n, 1000)])
-        # without LP-FT only the statistics are needed: no probe is fitted
-        head, fit = standardised_head(f, train_y, model.num_classes) if lp_ft else (None, standardisation(f))
-        stats = {k: jnp.asarray(v) for k, v in fit.items()} if standardise else stats
-        if lp_ft:
-            params = {**params, "head": head if standardise else fold_standardisation(head, fit)}
-    tx = finetune_optimizer(params, v["depth"], steps, lr=base_lr * batch_size / 256,
-                            warmup_steps=int(warmup_epochs * steps_per_epoch), weight_decay=weight_decay,
-                            b1=b1, b2=b2, layer_decay=layer_decay)
-    opt = tx.init(params)
 
+def _finetune_step(model, tx, stats, size, p, crop_min_scale, randaug, erase_prob, label_smoothing):
+    "The compiled fine-tuning step: augmented views, label-smoothed cross-entropy, drop path, AdamW."
     @jax.jit
     def step(params, opt, images, labels, key):
         k_aug, k_drop = jax.random.split(key)
@@ -186,6 +162,40 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
         loss, g = jax.value_and_grad(loss_fn)(params)
         u, opt = tx.update(g, opt, params)
         return optax.apply_updates(params, u), opt, loss
+    return step
+
+
+def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float = 1, batch_size: int = 128,
+             base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
+             b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
+             randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
+             lp_ft: bool = False, standardise: bool = False, num_classes: int | None = None, progress: bool = False):
+    """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
+    (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
+    The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch.
+    `lp_ft`: LP-FT, the head starts as the linear probe of the frozen encoder (`test_acc_lp`: its test accuracy).
+    `standardise`: the head reads the GAP features standardised by their mean and sd over the training images under
+    the frozen encoder, a fixed layer; without it the LP-FT head is the probe folded into one layer on raw features."""
+    v = decode_variant(cfg.variant)
+    p = v["patch_size"]
+    model = Classifier(Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], drop_path, attention=attention_impl(cfg)),
+                       num_classes or int(max(train_y.max(), test_y.max())) + 1)
+    n, size = len(train_x), train_x.shape[1]
+    batch_size = min(batch_size, n)
+    steps_per_epoch = n // batch_size
+    steps = max(1, int(round(epochs * steps_per_epoch)))
+    key = jax.random.key(seed)
+    variables = model.init(key, patchify(jnp.zeros((1, size, size, cfg.channels)), p))
+    params, stats = variables["params"], variables["standardise"]
+    if encoder_params is not None:
+        params = {**params, "encoder": encoder_params}
+    if lp_ft or standardise:
+        params, stats = _start_from_probe(model, params, stats, train_x, train_y, p, lp_ft, standardise)
+    tx = finetune_optimizer(params, v["depth"], steps, lr=base_lr * batch_size / 256,
+                            warmup_steps=int(warmup_epochs * steps_per_epoch), weight_decay=weight_decay,
+                            b1=b1, b2=b2, layer_decay=layer_decay)
+    opt = tx.init(params)
+    step = _finetune_step(model, tx, stats, size, p, crop_min_scale, randaug, erase_prob, label_smoothing)
 
     @jax.jit
     def logits_fn(params, images):
@@ -210,7 +220,6 @@ def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: f
     losses = np.asarray(jax.device_get(losses))
     if not np.all(np.isfinite(losses)):
         raise FloatingPointError(f"non-finite fine-tuning loss at step {int(np.argmin(np.isfinite(losses))) + 1}")
-
     predict = lambda images: labels_of(params, images)
     result = {"test_acc": float(np.mean(predict(test_x) == test_y)), "steps": steps, "final_loss": float(losses[-10:].mean()),
               "test_acc_by_epoch": by_epoch, **lp}

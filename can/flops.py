@@ -135,7 +135,7 @@ def mfu(cfg, images_per_s_per_device: float, device_kind: str, measured_peak: fl
     against the measured matmul peak (`mfu_measured_peak`)."""
     flop = analytic_flops(cfg)["train_step"]
     achieved = flop * images_per_s_per_device
-    spec = spec_peak(device_kind, cfg.get("compute_dtype", "float32"))
+    spec = spec_peak(device_kind, cfg.compute_dtype)
     return {"train_gflop_per_image_analytic": flop / 1e9, "achieved_tflop_s": achieved / 1e12,
             "spec_peak_tflop_s": None if spec is None else spec / 1e12, "measured_peak_tflop_s": measured_peak / 1e12,
             "mfu_spec": achieved / (spec or measured_peak), "mfu_measured_peak": achieved / measured_peak}

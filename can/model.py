@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from .masking import gather_tokens, num_masked, restore_order
-from .presets import decode_variant, option
+from .presets import decode_variant
 
 Dense = lambda *a, **kw: nn.Dense(*a, kernel_init=nn.initializers.xavier_uniform(), **kw)
 
@@ -187,13 +187,13 @@ def attention_impl(cfg, backend: str | None = None) -> str:
     'cudnn'. 'auto' takes cuDNN's fused kernel where it runs (a GPU, bfloat16 compute, every head dim a multiple of 8
     and at most 128) and XLA's composition everywhere else (CPU, TPU, float32); 'cudnn' where it cannot run is refused
     here, before anything is compiled (cuDNN raises at compilation otherwise, with no fallback)."""
-    choice = option(cfg, "attention")
+    choice = cfg.attention
     backend = backend or jax.default_backend()
     v = decode_variant(cfg.variant)
     dims = [v["width"] // v["heads"]] + ([cfg.decoder_width // cfg.decoder_heads] if cfg.lambda_infonce < 1 else [])
     why = ([f"the backend is {backend!r}, not 'gpu'"] if backend != "gpu" else []) + (
-        [f"compute_dtype={cfg.get('compute_dtype', 'float32')!r}, not 'bfloat16'"]
-        if cfg.get("compute_dtype", "float32") != "bfloat16" else []) + (
+        [f"compute_dtype={cfg.compute_dtype!r}, not 'bfloat16'"]
+        if cfg.compute_dtype != "bfloat16" else []) + (
         [f"head dims {dims}, not all multiples of 8 and at most 128"] if any(d % 8 or d > 128 for d in dims) else [])
     if choice == "cudnn" and why:
         raise ValueError(f"attention='cudnn' is invalid here: cuDNN's fused attention needs a GPU, bfloat16 and head "
@@ -205,7 +205,7 @@ def build_model(cfg) -> CANModel:
     "The model a config describes: decoder iff lambda_infonce < 1, head iff lambda_infonce > 0."
     v = decode_variant(cfg.variant)
     patch_dim = v["patch_size"] ** 2 * cfg.channels
-    remat = bool(cfg.get("remat", False))
+    remat = cfg.remat
     attention = attention_impl(cfg)
     enc = Encoder(v["width"], v["depth"], v["mlp_dim"], v["heads"], remat=remat, attention=attention)
     dec = Decoder(cfg.decoder_width, cfg.decoder_depth, cfg.decoder_mlp_dim, cfg.decoder_heads, patch_dim,

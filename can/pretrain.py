@@ -9,8 +9,8 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
+from types import SimpleNamespace
 
 import jax
 import numpy as np
@@ -18,104 +18,110 @@ import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
 from .augment import augment_fn
-from .checkpoint import (_OrbaxMuted, _os_cause, _storage_fault, atomic_write, check_workdir, check_writable,
-                            read_jsonl, restore_intact, workdir_lock)
+from .checkpoint import OrbaxMuted, os_cause, restore_intact, storage_fault
+from .storage import atomic_write, check_workdir, check_writable, read_jsonl, workdir_lock
 from .data import data_source, dataset_channels, make_loader
 from .model import build_model
-from .presets import check_config, option
+from .preemption import Preemption
+from .presets import check_config
 from .provenance import allocator_hint, provenance, weights_fingerprint
 from .train import batch_sharding, init_state, learning_rate, make_mesh, make_optimizer, make_train_step
 
 # %% auto #0
 __all__ = ['pretrain']
 
-# %% ../nbs/08_pretrain.ipynb #840bc7e1
-class _NeverChanged:
-    "Stands in for ipykernel's parent pid while training: equal to every pid, so the kernel's parent poller never fires."
-    __hash__ = None
-
-    def __bool__(self):
-        return True
-
-    def __eq__(self, other):
-        return True
-
-    def __ne__(self, other):
-        return False
-
-
-def _kernel_app():
-    "The Jupyter kernel application this code runs in (papermill's kernel), or None outside one."
-    if "ipykernel" not in sys.modules:
-        return None
-    try:
-        from ipykernel.kernelapp import IPKernelApp
-        return IPKernelApp.instance() if IPKernelApp.initialized() else None
-    except Exception:
-        return None
-
-
-class _Preemption:
-    """Context manager: SIGTERM and SIGINT set `.signum` instead of stopping the process.
-
-    Under papermill the signal reaches papermill, not the kernel that trains: papermill dies, and ipykernel's parent
-    poller then ends the kernel at once (`os._exit`), losing every step since the last checkpoint. So while training,
-    a thread watching the parent takes that poller's place: the parent's exit counts as SIGTERM (`.orphaned`), the
-    loop saves as it does on a signal, and the kernel exits after it. The poller is restored on exit.
-
-    Ctrl-C in a terminal reaches papermill alone as well (the kernel runs in its own session). Papermill then shuts
-    the kernel down: SIGINT, a shutdown request, SIGTERM at 2.5 s, SIGKILL at 5 s (jupyter_client). The loop saves at
-    the end of the step under way, which the default preset does well within that window (a state too large to write
-    in it keeps its last periodic checkpoint, `save_every_minutes`). The shutdown request is watched too
-    (`.shut_down`): the kernel then exits at once after saving, rather than answering on sockets already closed."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self):
-        self.signum, self.orphaned, self.shut_down, self._previous = None, False, False, {}
-        self._poller, self._kernel = None, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-        app = _kernel_app()
-        poller, kernel = getattr(app, "poller", None), getattr(app, "kernel", None)
-        if hasattr(poller, "parent_pid"):
-            self._poller = poller
-            self._parent, self._stop = os.getppid(), threading.Event()
-            self._saved, self._poller.parent_pid = self._poller.parent_pid, _NeverChanged()
-            threading.Thread(target=self._watch, daemon=True).start()
-        if "shutdown_request" in getattr(kernel, "control_handlers", {}):
-            self._kernel, self._shutdown = kernel, kernel.control_handlers["shutdown_request"]
-            kernel.control_handlers["shutdown_request"] = self._on_shutdown
-        return self
-
-    def _on_shutdown(self, *args):
-        "The kernel's shutdown request (papermill after Ctrl-C): stop at the end of this step and save, then exit."
-        self.shut_down, self.signum = True, self.signum or signal.SIGINT
-        return self._shutdown(*args)
-
-    def _watch(self):
-        while not self._stop.wait(0.1):
-            if os.getppid() != self._parent:
-                self.orphaned, self.signum = True, signal.SIGTERM
-                return
-
-    def _handle(self, signum, frame):
-        self.signum = signum
-
-    def __exit__(self, *exc):
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-        if self._poller is not None:
-            self._stop.set()
-            self._poller.parent_pid = self._saved
-        if self._kernel is not None:
-            self._kernel.control_handlers["shutdown_request"] = self._shutdown
-
-
-
 # %% ../nbs/08_pretrain.ipynb #0ea95297
+def _check_arguments(log_every, max_to_keep, save_every, stop_after, save_every_minutes):
+    for name, v in (("log_every", log_every), ("max_to_keep", max_to_keep), ("save_every", save_every),
+                    ("stop_after", stop_after)):
+        if v is not None and (not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name}={v!r} is invalid; allowed: a positive integer" +
+                             (" or None" if name in ("save_every", "stop_after") else ""))
+    if save_every_minutes is not None and not (isinstance(save_every_minutes, (int, float)) and save_every_minutes > 0):
+        raise ValueError(f"save_every_minutes={save_every_minutes!r} is invalid; allowed: a positive number or None")
+
+
+def _setup(cfg, workdir, fsdp, override_config, max_to_keep):
+    """Everything the loop needs, checked before anything is written (the data first; a failed start leaves no
+    config.json): mesh, data, model, optimizer, the compiled step, the checkpoint manager and the restored state."""
+    mesh = make_mesh(fsdp=fsdp)
+    check_config(cfg, num_devices=mesh.size)
+    source = data_source(cfg.dataset, "train", cfg.data_dir)
+    steps_per_epoch = len(source) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch_size={cfg.batch_size} is invalid; allowed: at most the {len(source)} training images")
+    if (channels := dataset_channels(source)) != cfg.channels:
+        raise ValueError(f"channels={cfg.channels} is invalid for dataset={cfg.dataset!r}; allowed: {channels}")
+    workdir = check_workdir(cfg, workdir, override_config)
+    run = SimpleNamespace(workdir=workdir, prov=provenance(cfg),     # the code this run imported, not the code at its end
+                          steps_per_epoch=steps_per_epoch, total=cfg.epochs * steps_per_epoch, mesh=mesh,
+                          schedule=learning_rate(cfg, steps_per_epoch), sharding=batch_sharding(mesh))
+    model, tx = build_model(cfg), make_optimizer(cfg, steps_per_epoch)
+    run.model, run.state = model, init_state(cfg, model, tx, mesh)
+    run.step_fn = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
+    # orbax writes each checkpoint into a temporary directory and renames it when complete: a kill mid-save leaves
+    # the previous checkpoints as they were, and latest_step() ignores the unfinished one.
+    run.mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
+                                     options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+    run.start, restored = restore_intact(run.mngr, run.state, workdir)
+    run.state = restored if run.start else run.state
+    run.data = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=run.start,
+                           num_threads=cfg.data_threads)
+    run.metrics_path = workdir / "metrics.jsonl"
+    run.rows = [r for r in read_jsonl(run.metrics_path) if r["step"] <= run.start]   # drop what came after the checkpoint
+    atomic_write(run.metrics_path, "".join(json.dumps(r) + "\n" for r in run.rows))
+    return run
+
+
+def _checked(run, step, m):
+    "Metrics of `step` as floats (waits for that step); a non-finite one stops the run."
+    m = {k: float(v) for k, v in jax.device_get(m).items()}
+    if bad := [k for k, v in m.items() if not np.isfinite(v)]:
+        run.mngr.wait_until_finished()
+        raise FloatingPointError(f"non-finite {bad} at step {step} (loss terms: {m}); the last good "
+                                 f"checkpoint (step {run.mngr.latest_step()}) is kept in {run.workdir}")
+    return m
+
+
+def _loop(run, cfg, end, preemption, log_every, save_every, save_every_minutes, progress):
+    """Steps `run.start` to `end`: each step dispatched before the last one's metrics are checked (so the host waits
+    only where it logs or saves), a row every `log_every` steps, a checkpoint every `save_every` steps, at least every
+    `save_every_minutes`, at the end and on a signal. Returns the steps done."""
+    done, t0, pending = run.start, time.time(), None
+    t_log, n_log, t_save = t0, 0, t0
+    bar = tqdm(range(run.start, end), initial=run.start, total=run.total, desc=f"{cfg.method} pre-training",
+               disable=not progress)
+    with open(run.metrics_path, "a") as log, bar:
+        for step in bar:
+            images = jax.make_array_from_process_local_data(run.sharding, next(run.data)["image"])
+            run.state, m = run.step_fn(run.state, images)        # dispatched; runs while we check the last one
+            if pending is not None:
+                _checked(run, *pending)
+            done, pending, n_log = step + 1, (step + 1, m), n_log + 1
+            run.done = done                                      # what a storage fault reports
+            log_now = done % log_every == 0 or done == end or preemption.signum
+            save_now = (done % save_every == 0 or done == end or preemption.signum or
+                        (save_every_minutes is not None and time.time() - t_save >= 60 * save_every_minutes))
+            if log_now or save_now:
+                m, pending = _checked(run, *pending), None       # a checkpoint only of a checked step
+            if log_now:
+                now = time.time()
+                row = {"step": done, "epoch": done / run.steps_per_epoch, **m, "lr": float(run.schedule(step)),
+                       "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
+                log.write(json.dumps(row) + "\n"); log.flush()
+                run.rows.append(row)
+                bar.set_postfix(loss=f"{m['loss']:.4f}")
+                t_log, n_log = now, 0
+            if save_now:
+                run.mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(run.state)))
+                t_save = time.time()
+            if preemption.signum:
+                break
+        run.mngr.wait_until_finished()
+    run.mngr.close()
+    return done
+
+
 def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_every: int | None = None,
              stop_after: int | None = None, progress: bool = True, override_config: bool = False, fsdp: int = 1,
              save_every_minutes: float | None = 5.0):
@@ -124,110 +130,37 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
     of wall time (None: by steps only), so that a kill loses minutes, not an epoch; stop_after: stop (and save) after this many steps;
     override_config: resume even though the workdir's config differs; fsdp: devices that parameters are sharded
     over (a layout, not part of the config: a run may resume on another mesh). On SIGTERM or SIGINT: save, exit 0."""
-    for name, v in (("log_every", log_every), ("max_to_keep", max_to_keep), ("save_every", save_every),
-                    ("stop_after", stop_after)):
-        if v is not None and (not isinstance(v, int) or v < 1):
-            raise ValueError(f"{name}={v!r} is invalid; allowed: a positive integer" +
-                             (" or None" if name in ("save_every", "stop_after") else ""))
-    if save_every_minutes is not None and not (isinstance(save_every_minutes, (int, float)) and save_every_minutes > 0):
-        raise ValueError(f"save_every_minutes={save_every_minutes!r} is invalid; allowed: a positive number or None")
+    _check_arguments(log_every, max_to_keep, save_every, stop_after, save_every_minutes)
     if hint := allocator_hint():
         print(hint)
     workdir = check_writable(workdir)
-    with _Preemption() as preemption, workdir_lock(workdir):
-        mesh = make_mesh(fsdp=fsdp)
-        check_config(cfg, num_devices=mesh.size)
-        # every check before anything is written: a failed start leaves no config.json behind (the data first)
-        source = data_source(cfg.dataset, "train", cfg.data_dir)
-        steps_per_epoch = len(source) // cfg.batch_size
-        if steps_per_epoch == 0:
-            raise ValueError(f"batch_size={cfg.batch_size} is invalid; allowed: at most the {len(source)} training images")
-        if (channels := dataset_channels(source)) != cfg.channels:
-            raise ValueError(f"channels={cfg.channels} is invalid for dataset={cfg.dataset!r}; allowed: {channels}")
-        workdir = check_workdir(cfg, workdir, override_config)
-        prov = provenance(cfg)                                  # the code this run imported, not the code at its end
-
-        total = cfg.epochs * steps_per_epoch
-        save_every = save_every or steps_per_epoch
-        model, tx = build_model(cfg), make_optimizer(cfg, steps_per_epoch)
-        schedule = learning_rate(cfg, steps_per_epoch)
-        state = init_state(cfg, model, tx, mesh)
-        step_fn = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
-        sharding = batch_sharding(mesh)
-
-        # orbax writes each checkpoint into a temporary directory and renames it when complete: a kill mid-save leaves
-        # the previous checkpoints as they were, and latest_step() ignores the unfinished one.
-        mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
-                                     options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
-        start, restored = restore_intact(mngr, state, workdir)
-        state = restored if start else state
-        data_it = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=start,
-                              num_threads=option(cfg, "data_threads"))
-
-        metrics_path = workdir / "metrics.jsonl"
-        rows = [r for r in read_jsonl(metrics_path) if r["step"] <= start]    # drop what was logged after the last checkpoint
-        atomic_write(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
-
-        def checked(step, m):
-            "Metrics of `step` as floats (waits for that step); a non-finite one stops the run."
-            m = {k: float(v) for k, v in jax.device_get(m).items()}
-            if bad := [k for k, v in m.items() if not np.isfinite(v)]:
-                mngr.wait_until_finished()
-                raise FloatingPointError(f"non-finite {bad} at step {step} (loss terms: {m}); the last good "
-                                         f"checkpoint (step {mngr.latest_step()}) is kept in {workdir}")
-            return m
-
-        end = total if stop_after is None else min(total, start + stop_after)
-        done, t0, t_log, n_log, pending = start, time.time(), time.time(), 0, None
-        t_save = t0
-        bar = tqdm(range(start, end), initial=start, total=total, desc=f"{cfg.method} pre-training", disable=not progress)
-        with _OrbaxMuted():
+    with Preemption() as preemption, workdir_lock(workdir):
+        run = _setup(cfg, workdir, fsdp, override_config, max_to_keep)
+        end = run.total if stop_after is None else min(run.total, run.start + stop_after)
+        t0, done = time.time(), run.start
+        run.done = run.start
+        with OrbaxMuted():
             try:
-                with open(metrics_path, "a") as log:
-                    for step in bar:
-                        images = jax.make_array_from_process_local_data(sharding, next(data_it)["image"])
-                        state, m = step_fn(state, images)        # dispatched; runs while we check the last one
-                        if pending is not None:
-                            checked(*pending)
-                        done, pending, n_log = step + 1, (step + 1, m), n_log + 1
-                        log_now = done % log_every == 0 or done == end or preemption.signum
-                        save_now = (done % save_every == 0 or done == end or preemption.signum or
-                                    (save_every_minutes is not None and time.time() - t_save >= 60 * save_every_minutes))
-                        if log_now or save_now:
-                            m, pending = checked(*pending), None  # a checkpoint only of a checked step
-                        if log_now:
-                            now = time.time()
-                            row = {"step": done, "epoch": done / steps_per_epoch, **m, "lr": float(schedule(step)),
-                                   "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
-                            log.write(json.dumps(row) + "\n"); log.flush()
-                            rows.append(row)
-                            bar.set_postfix(loss=f"{m['loss']:.4f}")
-                            t_log, n_log = now, 0
-                        if save_now:
-                            mngr.save(done, args=ocp.args.Composite(state=ocp.args.StandardSave(state)))
-                            t_save = time.time()
-                        if preemption.signum:
-                            break
-                    mngr.wait_until_finished()
-                mngr.close()
+                done = _loop(run, cfg, end, preemption, log_every, save_every or run.steps_per_epoch,
+                             save_every_minutes, progress)
             except Exception as err:
-                if (cause := _os_cause(err)) is None:
+                if (cause := os_cause(err)) is None:
                     raise
-                bar.close()
-                _storage_fault(mngr, workdir / "checkpoints", done, cause)
+                storage_fault(run.mngr, workdir / "checkpoints", run.done, cause)
         preempted = bool(preemption.signum) and done < end      # a signal during the last step changes nothing
-        info = {**prov, "steps": done, "total_steps": total, "resumed_from": start,
-                "wall_s": time.time() - t0, "finished": done == total, "preempted": preempted,
-                "weights_fingerprint": weights_fingerprint(state.params)}       # the encoder at `steps`
-
-        atomic_write(workdir / "run.json", json.dumps(info, indent=1))
+        atomic_write(workdir / "run.json", json.dumps({
+            **run.prov, "steps": done, "total_steps": run.total, "resumed_from": run.start, "wall_s": time.time() - t0,
+            "finished": done == run.total, "preempted": preempted,
+            "weights_fingerprint": weights_fingerprint(run.state.params)}, indent=1))      # the encoder at `steps`
     if preempted:
-        bar.close()
-        print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in {workdir}; "
-              f"run the same command again to continue.", flush=True)
-        if preemption.orphaned or preemption.shut_down:  # nothing reads this kernel any more: end it as ipykernel would
+        _stopped(preemption, done, run.total, workdir)
+    return run.state, run.model, run.rows
 
-            os._exit(0)
 
-        sys.exit(0)
-    return state, model, rows
+def _stopped(preemption, done, total, workdir):
+    "After a signal: say where the run stopped and how to go on, then end the process as its caller expects."
+    print(f"{signal.Signals(preemption.signum).name}: stopped after step {done} of {total}, checkpoint saved in "
+          f"{workdir}; run the same command again to continue.", flush=True)
+    if preemption.orphaned or preemption.shut_down:  # nothing reads this kernel any more: end it as ipykernel would
+        os._exit(0)
+    sys.exit(0)

@@ -73,7 +73,7 @@ def provenance(cfg=None) -> dict:
             "host": platform.node(), "cpu_count": os.cpu_count(), "jax": jax.__version__, "malloc": cpu_allocator(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "code_fingerprint": code_fingerprint(),
 
-            **({"config": cfg.to_dict(), "seed": cfg.seed} if cfg is not None else {})}
+            **({"config": stored(cfg), "seed": cfg.seed} if cfg is not None else {})}
 
 # %% ../nbs/15_provenance.ipynb #ec856ded
 def weights_fingerprint(params) -> str | None:

@@ -16,7 +16,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from .losses import can_loss
 from .masking import num_masked, patchify, random_mask
-from .presets import check_config, decode_variant, num_patches, option
+from .presets import check_config, decode_variant, num_patches
 
 # %% auto #0
 __all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'init_distributed',
@@ -53,7 +53,7 @@ def forward(cfg, model, params, batch_stats, views, key, train: bool = True):
         mask, ids_keep, ids_restore = random_mask(k_mask, v * n, t, cfg.mask_ratio)  # independent per view
     else:
         mask, ids_keep, ids_restore = jnp.zeros((v * n, t)), None, None
-    dtype = jnp.dtype(cfg.get("compute_dtype", "float32"))
+    dtype = jnp.dtype(cfg.compute_dtype)
     if dtype != jnp.float32:   # mixed precision: bf16 copies of the fp32 parameters; gradients flow back to fp32
         params = jax.tree.map(lambda a: a.astype(dtype), params)
     variables = {"params": params, **({"batch_stats": batch_stats} if batch_stats else {})}
@@ -63,12 +63,12 @@ def forward(cfg, model, params, batch_stats, views, key, train: bool = True):
     updates = jax.tree.map(lambda a: a.astype(jnp.float32), updates)
     z = out.get("z")
     # targets: clean x (masked patches) and σe (visible ones; the clean patches under Table 4's "clean" ablation)
-    denoise_target = x if option(cfg, "denoise_target") == "clean" else scaled_noise
+    denoise_target = x if cfg.denoise_target == "clean" else scaled_noise
     loss, terms = can_loss(
         z[:n] if z is not None else None, z[n:] if z is not None else None, out.get("pred"),
         patchify(x, p), patchify(denoise_target, p), mask,
         tau=cfg.tau, lambda_infonce=cfg.lambda_infonce, lam=cfg.lam, denoise_loss=cfg.denoise_loss,
-        rec_loss=option(cfg, "rec_loss"))
+        rec_loss=cfg.rec_loss)
     aux = {"terms": terms, "batch_stats": updates.get("batch_stats", batch_stats), "out": out,
            "mask": mask, "sigma": sigma, "x_noisy": x_noisy, "scaled_noise": scaled_noise}
     return loss, aux

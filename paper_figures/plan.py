@@ -193,12 +193,12 @@ REBASED = {
 
 def expected_config(run: dict) -> dict:
     "The full config a run must have been trained with."
-    from can.presets import get_config
+    from can.presets import get_config, stored
     if run["method"] in FLOORS:         # what can.evaluate records for checkpoint='random' / 'pixels'
         cfg = get_config(PRESET, **run["overrides"])
         cfg.method = "pixels" if run["method"] == "pixels" else cfg.method
-        return cfg.to_dict()
-    return get_config(PRESET, run["method"], **run["overrides"]).to_dict()
+        return stored(cfg)
+    return stored(get_config(PRESET, run["method"], **run["overrides"]))
 
 
 def result(run: dict, file: str, results: str = "results") -> dict | None:

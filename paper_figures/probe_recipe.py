@@ -34,7 +34,7 @@ from can.presets import get_config
 from can.probe import extract_features
 from can.provenance import provenance
 from can.train import init_state, make_mesh, make_optimizer
-from paper_figures.run_all import machine, write_json
+from paper_figures.jobs import machine, write_json
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,7 +77,7 @@ def grid(cfg, x, y):
 
 
 def stability(x, y, recipes):
-    from can.checkpoint import load_run
+    from can.encoder import load_run
     rows = []
     for wd in sorted(Path("runs/paper/curve").glob("*-seed0")):
         cfg, model, params, step = load_run(wd)

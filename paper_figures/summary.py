@@ -181,7 +181,8 @@ def missing(root: Path) -> str:
     """What the plan still lacks: per group, its jobs with their time on each CPU kind (the committed results' median
     seconds per image there: the same on any machine that renders it) and on one H200 with 8 workers (the accelerator calls' manifests), as on a machine that holds
     no checkpoint; then every claim without data, those that wait on `quick4` of an encoder apart (decision 5)."""
-    from paper_figures.run_all import committed_seconds, job_images, manifest_seconds, rate, todo
+    from paper_figures.jobs import job_images, todo
+    from paper_figures.schedule import committed_seconds, manifest_seconds, rate
     from paper_figures.plan import runs
     cpus = committed_seconds(avx512=True), committed_seconds(avx512=False)      # both kinds: not this machine's
     gpu = manifest_seconds(sorted((root.parent / "results/accelerator").glob("*/manifest.json")))
@@ -199,7 +200,7 @@ def missing(root: Path) -> str:
     lines += [f"| {g} | {r} | {j} | {c5:.1f} | {c2:.1f} | {m:.1f} |" for g, (r, j, c5, c2, m) in groups.items()]
     tot = [sum(v[i] for v in groups.values()) for i in range(5)]
     lines.append(f"| all | {tot[0]} | {tot[1]} | {tot[2]:.1f} | {tot[3]:.1f} | {tot[4]:.1f} |")
-    from paper_figures.run_all import unverified
+    from paper_figures.jobs import unverified
     again = {run["name"]: unverified(run) for run in runs()}
     again = {k: v for k, v in again.items() if v}
     lines += ["", f"Results whose code is unverified (`plan.code_unverified`; named in the claim rows that use them): "

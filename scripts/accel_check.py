@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default="/tmp/accel-check-run", help="the default run's workdir (removed first)")
     args = ap.parse_args(argv)
     import shutil
-    from can.checkpoint import atomic_write
+    from can.storage import atomic_write
     from can.provenance import provenance
     t0 = time.time()
     accel = jax.default_backend() != "cpu"

@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="*", default=["default"])
     args = ap.parse_args(argv)
-    from can.checkpoint import atomic_write
+    from can.storage import atomic_write
     from can.data import data_source, load_arrays
     from can.encoder import resolve_source
     from can.model import build_model

@@ -23,7 +23,7 @@ def main() -> None:
     from can.encoder import load_encoder
     from can.model import build_model
     from can.presets import get_config
-    from can.checkpoint import atomic_write
+    from can.storage import atomic_write
     from can.provenance import provenance
     from can.probe import FEATURES, extract_features, quick_linear_probe
     from can.train import init_state, make_mesh, make_optimizer

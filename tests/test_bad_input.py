@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from can.data import data_source
-from can.checkpoint import check_workdir, load_run
+from can.storage import check_workdir
+from can.encoder import load_run
 from can.eval import eval_arrays, eval_recipe, fewshot_eval, fewshot_indices, knn_eval, linear_probe
 from can.evaluate import evaluate
 from can.robustness import corrupt

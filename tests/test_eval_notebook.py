@@ -40,7 +40,7 @@ BAD = [  # (parameters, the line that must be printed): issue 43's library error
 @pytest.mark.parametrize("params,message", BAD, ids=[b[1].split("=")[0].split()[0] for b in BAD])
 def test_eval_notebook_bad_input_fails_naming_it(tmp_path, params, message):
     if "CONFIG_ONLY" in params:
-        from can.checkpoint import check_workdir
+        from can.storage import check_workdir
         from can.presets import get_config
         check_workdir(get_config(), tmp_path / "wd")
         params = [str(tmp_path / "wd") if p == "CONFIG_ONLY" else p for p in params]

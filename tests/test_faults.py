@@ -57,7 +57,7 @@ def damage(checkpoint_dir):
 def test_damaged_latest_checkpoint_falls_back_and_ends_bit_identical(reference, tmp_path):
     latest = kill_after_checkpoint(tmp_path, 3)
     damage(tmp_path / "checkpoints" / str(latest))
-    from can.checkpoint import load_run                  # an evaluation falls back too, and moves nothing
+    from can.encoder import load_run                  # an evaluation falls back too, and moves nothing
     assert load_run(tmp_path)[3] == latest - 1 and max(checkpoints(tmp_path)) == latest
     out = finish(start(tmp_path))
     warnings = [l for l in out.splitlines() if l.startswith("warning: checkpoint")]

@@ -151,17 +151,19 @@ def test_ablation_renderers_judge_synthetic_results(tmp_path):
 
 def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
     "The driver's order: pre-training, then the run's evaluations in the same call; with --only, none before it."
-    from paper_figures import run_all
+    from paper_figures import run_all, schedule
     run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
     done, ran = set(), []
-    monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"]] if (r["name"], k) not in done])
+    left = lambda r: [k for k in ["pretrain", *r["evals"]] if (r["name"], k) not in done]
+    monkeypatch.setattr(run_all, "todo", left)
+    monkeypatch.setattr(schedule, "todo", left)
 
     def fake_job(cmd, env, cores, deadline):  # a job's process: records itself and "writes" its result
         kind, name = cmd[-2:]
         ran.append((kind, name))
         done.add((name, kind))
         return 0
-    monkeypatch.setattr(run_all, "_launch", fake_job)
+    monkeypatch.setattr(schedule, "_launch", fake_job)
     run_all.main(["--runs", run["name"], "--only", "linear", "--no-render"])
     assert ran == []                          # the evaluation waits for its pre-training
     run_all.main(["--runs", run["name"], "--no-render"])
@@ -170,10 +172,12 @@ def test_driver_evaluates_a_run_right_after_pre_training_it(monkeypatch):
 
 def test_driver_commits_each_jobs_results_folder_alone(tmp_path, monkeypatch):
     "--commit: after every job, its run's results folder is committed by itself (`-- folder`), nothing else."
-    from paper_figures import run_all
+    from paper_figures import jobs, run_all, schedule
     run = next(r for r in run_all.runs("curve") if r["method"] == "mae")
     done, calls = set(), []
-    monkeypatch.setattr(run_all, "todo", lambda r: [k for k in ["pretrain", *r["evals"][:1]] if (r["name"], k) not in done])
+    left = lambda r: [k for k in ["pretrain", *r["evals"][:1]] if (r["name"], k) not in done]
+    monkeypatch.setattr(run_all, "todo", left)
+    monkeypatch.setattr(schedule, "todo", left)
 
     class Done:
         returncode = 1                        # `git diff --cached --quiet`: there is something to commit
@@ -185,9 +189,9 @@ def test_driver_commits_each_jobs_results_folder_alone(tmp_path, monkeypatch):
         done.add((cmd[-1], cmd[-2]))
         return 0
     monkeypatch.setattr(run_all.subprocess, "run", fake)
-    monkeypatch.setattr(run_all, "_launch", job)
+    monkeypatch.setattr(schedule, "_launch", job)
     run_all.main(["--runs", run["name"], "--no-render", "--commit"])
-    folder = str(run_all.RESULTS / run["name"])
+    folder = str(jobs.RESULTS / run["name"])
     commits = [c for c in calls if c[:2] == ["git", "commit"]]
     assert [c[-2:] for c in commits] == [["--", folder]] * 2                 # one per job, the folder alone
     assert commits[0][4] == f"results: {run['name']} pretrain" and commits[1][4] == f"results: {run['name']} {run['evals'][0]}"
@@ -271,7 +275,7 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
     assert "| fig5 | 0 |" in page and "| check: CAN fine-tune > its probe |" in page
     assert "| CAN > CA (repeats `n`) |" in page
     assert ("| Full > CN | abl-full 68.9 vs abl-cn 67.9 | abl-full 0.8300 vs abl-cn 0.8200 (n=3, 3) | +0.0100 ± 0.0020 "
-            "| **not resolved** |") in page                             # each side named by its run set
+            "| — | — | **not resolved** |") in page                      # each side named by its run set; no p, no q
     assert "&#124;ours/paper - 1&#124;" in page                        # a pipe in a rule does not break the table
     assert page.index("## table1") < page.index("## table4")           # the paper's order
     (tmp_path / "figures" / "fig9-verdicts.json").write_text("[]")
@@ -281,7 +285,7 @@ def test_summary_counts_the_renderers_verdicts_and_refuses_unknown_artefacts(tmp
 
 def test_missing_lists_the_claims_without_data_by_what_they_wait_on(tmp_path):
     "Issue 45: paper_figures/README.md's 'still missing' block: the plan's jobs left per group, and each no-data claim."
-    from paper_figures.run_all import todo
+    from paper_figures.jobs import todo
     from paper_figures.plan import runs
     from paper_figures.summary import missing
     (tmp_path / "tables").mkdir()
@@ -301,7 +305,7 @@ def test_missing_lists_the_claims_without_data_by_what_they_wait_on(tmp_path):
 
 def test_cpu_estimates_leave_out_the_accelerator_and_prefer_this_cpu_kind(tmp_path, monkeypatch):
     "The missing block's CPU hours: a median over H200 and CPU pre-trainings said 2 min for an 89-min job here."
-    import paper_figures.run_all as ra
+    import paper_figures.schedule as ra
     from paper_figures.plan import runs
     monkeypatch.setattr(ra, "RESULTS", tmp_path)
     here = ra.machine().get("avx512")
@@ -327,7 +331,7 @@ def test_cpu_estimates_leave_out_the_accelerator_and_prefer_this_cpu_kind(tmp_pa
 def test_deadline_estimates_a_kind_not_yet_run_from_its_committed_rate():
     "After a fast MAE regenerate, one rate over the call's jobs put a 38-min fine-tune at 6 min, 29 min before the deadline."
     import types
-    import paper_figures.run_all as ra
+    import paper_figures.schedule as ra
     from paper_figures.plan import runs
     plan = {r["name"]: r for r in runs("main")}
     mae, can = plan["main/mae-seed3"], plan["main/can-seed3"]
@@ -421,7 +425,7 @@ def test_compute_sums_job_time_and_takes_the_union_of_overlapping_jobs(tmp_path)
 
 def test_driver_regenerates_lost_checkpoints_before_a_new_evaluation(tmp_path, monkeypatch):
     "A run pre-trained on another machine, with an evaluation added since: its checkpoints come back first."
-    from paper_figures import run_all
+    from paper_figures import jobs as run_all
     from paper_figures.plan import expected_config, expected_features, expected_recipe
     monkeypatch.setattr(run_all, "RESULTS", tmp_path / "res")
     monkeypatch.setattr(run_all, "WORK", tmp_path / "work")
@@ -516,7 +520,7 @@ def test_deadline_starts_nothing_that_cannot_end_on_a_fake_clock(monkeypatch):
     """Issue 53: the deadline logic without machine speed: a fake clock advanced by each fake job. With 100 s left and
     committed rates that put the next job at 150 s, it is not started; a job that fits is."""
     import types
-    import paper_figures.run_all as ra
+    import paper_figures.schedule as ra
     from paper_figures.plan import runs
     run = next(r for r in runs("main") if r["name"] == "main/mae-seed3")
     now = [1000.0]

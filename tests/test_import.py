@@ -31,13 +31,14 @@ def bundle(path, files: dict, sums=None, manifest=True, prefix=""):
 @pytest.fixture
 def here(tmp_path, monkeypatch):
     "A results folder holding main/can-seed4 without its fine-tune; the committed fine-tune's bytes."
-    from paper_figures import run_all
+    from paper_figures import bundle, jobs
     results = tmp_path / "results"
     shutil.copytree(ROOT / "paper_figures/results" / RUN, results / RUN)
     good = (results / RUN / FILE).read_bytes()
     (results / RUN / FILE).unlink()
-    monkeypatch.setattr(run_all, "RESULTS", results)
-    return run_all, results, good
+    monkeypatch.setattr(bundle, "RESULTS", results)
+    monkeypatch.setattr(jobs, "RESULTS", results)
+    return bundle, results, good
 
 
 def _import(run_all, path, capsys):

@@ -116,6 +116,17 @@ def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
 def test_every_config_key_is_a_declared_parameter():
     "Issue 43: papermill warns 'Passed unknown parameter' for a name its parameters cell lacks, so each key is there."
     import papermill as pm
-    from can.presets import config_keys
+    from can.parameters import config_keys
     declared = set(pm.inspect_notebook(str(ROOT / "nbs/train.ipynb")))
     assert config_keys() - declared == set(), sorted(config_keys() - declared)
+
+
+def test_the_parameters_cell_comes_from_the_schema():
+    "Issue 55: each config key's line in the train notebook's parameters cell is the schema's (name and help), in order."
+    from can.parameters import parameter_lines
+    cell = next(c for c in json.loads((ROOT / "nbs/train.ipynb").read_text())["cells"]
+                if "parameters" in c["metadata"].get("tags", []))
+    src = "".join(cell["source"]).splitlines()
+    lines = parameter_lines()
+    start = src.index(lines[0])
+    assert src[start:start + len(lines)] == lines
