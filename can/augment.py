@@ -45,11 +45,12 @@ def grayscale(image):
     return pix.rgb_to_grayscale(image, keep_dims=True) if image.shape[-1] == 3 else image
 
 # %% ../nbs/06_augment.ipynb #9e287e2b
-def simclr_view(key, image, size: int, strength: float = 1.0, crop_scale=(0.08, 1.0)):
-    "One SimCLR view of one uint8 image [H, W, C] -> float32 [size, size, C] in [0, 1]."
+def simclr_view(key, image, size: int, strength: float = 1.0, crop_scale=(0.08, 1.0), crop: bool = True):
+    """One SimCLR view of one uint8 image [H, W, C] -> float32 [size, size, C] in [0, 1]; `crop=False`: the image is a
+    crop already (cut on the host from the full image: `can.data.decode_views`), the rest is the same."""
     k = jax.random.split(key, 8)
     x = image.astype(jnp.float32) / 255.0
-    x = random_resized_crop(k[0], x, size, crop_scale)
+    x = random_resized_crop(k[0], x, size, crop_scale) if crop else x
     x = jnp.where(jax.random.bernoulli(k[1], 0.5), x[:, ::-1], x)
     x = jnp.where(jax.random.bernoulli(k[2], 0.8), color_jitter(k[3], x, strength), x)
     x = jnp.where(jax.random.bernoulli(k[4], 0.2), grayscale(x), x)
@@ -59,28 +60,30 @@ def simclr_view(key, image, size: int, strength: float = 1.0, crop_scale=(0.08, 
     return jnp.clip(x, 0.0, 1.0)
 
 
-def simclr_augment(key, images, strength: float = 1.0, crop_scale=(0.08, 1.0)):
+def simclr_augment(key, images, strength: float = 1.0, crop_scale=(0.08, 1.0), crop: bool = True):
     "A batch of views: uint8 [N, H, W, C] -> float32 [N, H, W, C], independent parameters per image."
     keys = jax.random.split(key, images.shape[0])
-    return jax.vmap(lambda k, im: simclr_view(k, im, images.shape[1], strength, crop_scale))(keys, images)
+    return jax.vmap(lambda k, im: simclr_view(k, im, images.shape[1], strength, crop_scale, crop))(keys, images)
 
 # %% ../nbs/06_augment.ipynb #fd16225e
-def mae_view(key, image, size: int, crop_scale=(0.2, 1.0)):
-    "MAE's augmentation of one uint8 image: random resized crop and flip -> float32 in [0, 1]."
+def mae_view(key, image, size: int, crop_scale=(0.2, 1.0), crop: bool = True):
+    "MAE's augmentation of one uint8 image: random resized crop (unless cut already) and flip -> float32 in [0, 1]."
     k_crop, k_flip = jax.random.split(key)
-    x = random_resized_crop(k_crop, image.astype(jnp.float32) / 255.0, size, crop_scale)
+    x = image.astype(jnp.float32) / 255.0
+    x = random_resized_crop(k_crop, x, size, crop_scale) if crop else x
     return jnp.clip(jnp.where(jax.random.bernoulli(k_flip, 0.5), x[:, ::-1], x), 0.0, 1.0)
 
 
-def augment_fn(name: str, crop_min_scale: float = 0.08):
-    "The batch augmentation `(key, uint8 [N, H, W, C]) -> float32` called `name` ('simclr', 'mae' or 'none')."
+def augment_fn(name: str, crop_min_scale: float = 0.08, crop: bool = True):
+    """The batch augmentation `(key, uint8 [N, H, W, C]) -> float32` called `name` ('simclr', 'mae' or 'none');
+    `crop=False` for views cut on the host (`can.data.decode_views`): everything but the crop."""
     if not 0 < crop_min_scale <= 1:
         raise ValueError(f"crop_min_scale={crop_min_scale} is invalid; allowed: 0 < crop_min_scale <= 1")
     scale = (crop_min_scale, 1.0)
     if name == "simclr":
-        return lambda key, images: simclr_augment(key, images, crop_scale=scale)
+        return lambda key, images: simclr_augment(key, images, crop_scale=scale, crop=crop)
     if name == "mae":
-        return lambda key, images: jax.vmap(lambda k, im: mae_view(k, im, images.shape[1], scale))(
+        return lambda key, images: jax.vmap(lambda k, im: mae_view(k, im, images.shape[1], scale, crop))(
             jax.random.split(key, images.shape[0]), images)
     if name == "none":
         return lambda key, images: images.astype(jnp.float32) / 255.0

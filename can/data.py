@@ -20,10 +20,13 @@ FASHION_MNIST_INSTALL = "sudo apt-get install dataset-fashion-mnist"
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                          "Bag", "Ankle boot"]
 
+from .images import decode_image, decode_views, to_size
+
+
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_MNIST_INSTALL', 'FASHION_MNIST_CLASSES', 'FashionMnistIdx', 'read_idx',
-           'default_data_dir', 'file_lock', 'data_source', 'to_size', 'decode_image', 'dataset_channels', 'load_arrays',
-           'batch_indices', 'make_loader']
+           'default_data_dir', 'file_lock', 'data_source', 'dataset_channels', 'load_arrays', 'batch_indices',
+           'make_loader', 'encoded']
 
 # %% ../nbs/05_data.ipynb #20f06a4f
 class FashionMnistIdx(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -113,42 +116,7 @@ def data_source(dataset: str, split: str, data_dir: str = "", manual_dir: str = 
         return builder.as_data_source(split=split, decoders={"image": tfds.decode.SkipDecoding()})
     return builder.as_data_source(split=split)
 
-# %% ../nbs/05_data.ipynb #b0e69e89
-def to_size(image: np.ndarray, size: int) -> np.ndarray:
-    "uint8 [H, W, C] -> [size, size, C]: zero-pad if smaller, else resize shorter side and centre-crop."
-    h, w = image.shape[:2]
-    if h <= size and w <= size:
-        top, left = (size - h) // 2, (size - w) // 2
-        return np.pad(image, ((top, size - h - top), (left, size - w - left), (0, 0)))
-    from PIL import Image
-    scale = size / min(h, w)
-    im = Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)
-    im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
-    arr = np.asarray(im).reshape(im.size[1], im.size[0], -1)
-    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
-    return arr[top:top + size, left:left + size]
-
 # %% ../nbs/05_data.ipynb #b32060de
-def decode_image(data: bytes, size: int, channels: int = 3) -> np.ndarray:
-    """Encoded image bytes (JPEG, PNG) -> uint8 [size, size, channels]: the shorter side resized to `size` (area
-    averaging when shrinking, bicubic when enlarging), then centre-cropped, as `to_size` does, decoded and resized by
-    OpenCV. On ImageNet-sized JPEGs at 224, ≈ 1.4-1.5× the images per core of tfds's decode and PIL's antialiased
-    bicubic resize, most of whose time is the resize (results/benchmark/input-pipeline-cpu.json). Not bit-identical."""
-
-    import cv2
-    x = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
-    if x is None:
-        raise ValueError(f"an image of {len(data)} bytes could not be decoded (not a JPEG or PNG OpenCV reads)")
-    x = x[..., None] if channels == 1 else cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
-    h, w = x.shape[:2]
-    scale = size / min(h, w)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    x = cv2.resize(x, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC).reshape(nh, nw, channels)
-    top, left = (nh - size) // 2, (nw - size) // 2
-    return x[top:top + size, left:left + size]
-
-
-
 def dataset_channels(source) -> int:
     "The channels of a source's images (its features' shape when it declares one, else its first record's)."
     info = getattr(source, "dataset_info", None)
@@ -190,10 +158,24 @@ def batch_indices(n: int, batch_size: int, seed: int = 0) -> grain.MapDataset:
     return grain.MapDataset.range(n)[idx::n_proc].shuffle(seed=seed).repeat(2 ** 62 // max(per, 1)).batch(batch_size // n_proc)
 
 
+def _read_views(source, ids, image_size: int, rng, num_views: int, scale) -> dict:
+    "Records `ids` of an encoded source as crops of their full images: {'image': uint8 [B, V, S, S, C], 'label'}."
+    records = source.__getitems__([int(i) for i in ids])
+    channels = source.dataset_info.features["image"].shape[-1]
+    return {"image": np.stack([decode_views(r["image"], image_size, channels, rng, num_views, scale) for r in records]),
+            "label": np.asarray([r["label"] for r in records], np.int32)}
+
+
 def make_loader(source, batch_size: int, image_size: int, seed: int = 0, start_step: int = 0,
-                max_in_memory_bytes: int = 2 ** 30, num_threads: int = 16):
+                max_in_memory_bytes: int = 2 ** 30, num_threads: int = 16, views: tuple | None = None):
     """Iterator over this process's batches {'image': uint8 [B, S, S, C], 'label': int32 [B]} from step `start_step`
-    on: the whole split in memory if it fits in `max_in_memory_bytes`, else read by grain threads."""
+    on: the whole split in memory if it fits in `max_in_memory_bytes`, else read by grain threads. `views`
+    (num_views, crop scale) on an encoded source: each image's random-resized crops of its full decoded image,
+    {'image': uint8 [B, V, S, S, C]} (see above; the randomness is the step's, so a resumed run cuts the same crops)."""
+    if views is not None and encoded(source):
+        ds = batch_indices(len(source), batch_size, seed).random_map(
+            lambda i, rng: _read_views(source, i, image_size, rng, *views), seed=seed)[start_step:]
+        return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads)))
     ids = batch_indices(len(source), batch_size, seed)[start_step:]
     if len(source) * _read(source, [0], image_size)["image"].nbytes <= max_in_memory_bytes:
         images, labels = load_arrays(source, image_size)
@@ -201,3 +183,10 @@ def make_loader(source, batch_size: int, image_size: int, seed: int = 0, start_s
     else:
         ds, threads = ids.map(lambda i: _read(source, i, image_size)), num_threads
     return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * max(threads, 1))))
+
+# %% ../nbs/05_data.ipynb #b532373a
+def encoded(source) -> bool:
+    "Whether a source's images arrive as encoded bytes (a JPEG feature read without decoding: `data_source`)."
+    info = getattr(source, "dataset_info", None)
+    image = info.features["image"] if info is not None and "image" in info.features else None
+    return isinstance(image, tfds.features.Image) and image.encoding_format == "jpeg"

@@ -116,7 +116,11 @@ def flops_table(presets=("vit_l16",), methods=("can", "mae", "simclr"), batch: i
 # %% ../nbs/13_flops.ipynb #e4a544e8
 # Dense (no sparsity) peak TFLOP/s of one device from its vendor's spec sheet, by compute dtype; matched against
 # JAX's device_kind (e.g. 'NVIDIA H200', 'TPU v5 lite').
-SPEC_PEAK = {"H100": {"bfloat16": 989}, "H200": {"bfloat16": 989}, "A100": {"bfloat16": 312},
+# dense TFLOP/s by the substring of JAX's `device_kind` that selects it, the most specific first: the H100's forms
+# differ ("NVIDIA H100 PCIe" 756, "NVIDIA H100 NVL" 835, the SXM "NVIDIA H100 80GB HBM3" 989); a kind not listed has
+# no spec peak (None), never another chip's
+SPEC_PEAK = {"H100 PCIe": {"bfloat16": 756}, "H100 NVL": {"bfloat16": 835}, "H100": {"bfloat16": 989},
+             "H200": {"bfloat16": 989}, "A100": {"bfloat16": 312},
              "TPU v4": {"bfloat16": 275}, "TPU v5 lite": {"bfloat16": 197}, "TPU v5e": {"bfloat16": 197},
              "TPU v5p": {"bfloat16": 459}}
 

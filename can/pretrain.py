@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .augment import augment_fn
 from .checkpoint import OrbaxMuted, os_cause, restore_intact, storage_fault
 from .storage import atomic_write, check_workdir, check_writable, read_jsonl, workdir_lock
-from .data import data_source, dataset_channels, make_loader
+from .data import data_source, dataset_channels, encoded, make_loader
 from .model import build_model
 from .preemption import Preemption
 from .presets import check_config
@@ -58,7 +58,10 @@ def _setup(cfg, workdir, fsdp, override_config, max_to_keep):
                           schedule=learning_rate(cfg, steps_per_epoch), sharding=batch_sharding(mesh))
     model, tx = build_model(cfg), make_optimizer(cfg, steps_per_epoch)
     run.model, run.state = model, init_state(cfg, model, tx, mesh)
-    run.step_fn = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
+    # an encoded dataset (JPEGs): the views are cut from the full image on the host (can.data, "The paper's crops")
+    views = (cfg.num_views, (cfg.crop_min_scale, 1.0)) if encoded(source) and cfg.augment != "none" else None
+    run.step_fn = make_train_step(cfg, model, tx, mesh,
+                                  augment=augment_fn(cfg.augment, cfg.crop_min_scale, crop=views is None))
     # orbax writes each checkpoint into a temporary directory and renames it when complete: a kill mid-save leaves
     # the previous checkpoints as they were, and latest_step() ignores the unfinished one.
     run.mngr = ocp.CheckpointManager((workdir / "checkpoints").absolute(),
@@ -66,7 +69,7 @@ def _setup(cfg, workdir, fsdp, override_config, max_to_keep):
     run.start, restored = restore_intact(run.mngr, run.state, workdir)
     run.state = restored if run.start else run.state
     run.data = make_loader(source, cfg.batch_size, cfg.image_size, seed=cfg.seed, start_step=run.start,
-                           num_threads=cfg.data_threads)
+                           num_threads=cfg.data_threads, views=views)
     run.metrics_path = workdir / "metrics.jsonl"
     run.rows = [r for r in read_jsonl(run.metrics_path) if r["step"] <= run.start]   # drop what came after the checkpoint
     atomic_write(run.metrics_path, "".join(json.dumps(r) + "\n" for r in run.rows))

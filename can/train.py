@@ -181,7 +181,9 @@ def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
     def step(state, images):
         key = jax.random.fold_in(base_key, state.step)
         k_aug, k_fwd = jax.random.split(key)
-        views = jnp.stack([augment(k, images) for k in jax.random.split(k_aug, cfg.num_views)])
+        # [B, S, S, C]: every view cut in the step; [B, V, S, S, C]: views cut on the host (can.data.decode_views)
+        views = jnp.stack([augment(k, images[:, v] if images.ndim == 5 else images)
+                           for v, k in enumerate(jax.random.split(k_aug, cfg.num_views))])
 
         def loss_fn(params):
             return forward(cfg, model, params, state.batch_stats, views, k_fwd, train=True)
@@ -195,11 +197,12 @@ def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
     compiled = jax.jit(step, in_shardings=(state_sharding, data), out_shardings=(state_sharding, replicated),
                        donate_argnums=0)
     expected = (cfg.batch_size, cfg.image_size, cfg.image_size, cfg.channels)
+    host_views = (cfg.batch_size, cfg.num_views, *expected[1:])
 
     def train_step(state, images):
-        if tuple(images.shape) != expected:
+        if tuple(images.shape) not in (expected, host_views):
             raise ValueError(f"images.shape={tuple(images.shape)} is invalid; allowed: {expected} "
-                             f"(batch_size, image_size, image_size, channels)")
+                             f"(batch_size, image_size, image_size, channels) or {host_views} (views cut on the host)")
         return compiled(state, images)
 
     train_step.jitted = compiled
