@@ -17,6 +17,7 @@ import pandas as pd
 
 from .storage import atomic_write, read_json, run_busy
 from .encoder import load_run, resolve_source
+from .events import writer
 from .eval import eval_arrays, eval_recipe, fewshot_eval, knn_eval, linear_probe
 from .finetune import finetune
 from .masking import patchify
@@ -29,7 +30,7 @@ from .train import init_state, make_mesh, make_optimizer
 
 # %% auto #0
 __all__ = ['EVALUATORS', 'PROTOCOLS', 'knn', 'quick', 'linear', 'fewshot', 'finetune_', 'robustness', 'load_checkpoint',
-           'run_status', 'feature_cache', 'frozen_features', 'result_path', 'evaluate']
+           'run_status', 'feature_cache', 'frozen_features', 'result_path', 'log_evaluation', 'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #58f6d07d
 def knn(job):
@@ -156,6 +157,25 @@ def result_path(checkpoint, protocol: str, output: str | None = None) -> Path:
     return src / name
 
 # %% ../nbs/12_evaluate.ipynb #557d1d5a
+def log_evaluation(workdir, protocol: str, features: str, df, step: int) -> None:
+    """The evaluation's accuracies as TensorBoard scalars in `<workdir>/tb/` at the step evaluated (`can.events`):
+    `eval/<protocol>[-<features>]/<dataset>`, per shot count for few-shot (mean over draws), clean and mean over the
+    corruptions for robustness."""
+    name = protocol if features == "gap" else f"{protocol}-{features}"
+    w = writer(workdir)
+    for dataset, g in df.groupby("dataset", sort=False):
+        if "shots" in g:
+            for k, acc in g.groupby("shots").test_acc.mean().items():
+                w.add_scalar(f"eval/{name}/{dataset}/{k}-shot", float(acc), step)
+        elif "corruption" in g:
+            clean = g.corruption == "clean"
+            w.add_scalar(f"eval/{name}/{dataset}/clean", float(g.test_acc[clean].mean()), step)
+            w.add_scalar(f"eval/{name}/{dataset}/corrupted", float(g.test_acc[~clean].mean()), step)
+        else:
+            w.add_scalar(f"eval/{name}/{dataset}", float(g.test_acc.iloc[0]), step)
+    w.close()
+
+
 def _check_arguments(checkpoint, protocol, features, train_size, test_size):
     if protocol not in EVALUATORS:
         raise ValueError(f"protocol={protocol!r} is unknown; allowed: {list(EVALUATORS)}")
@@ -210,6 +230,7 @@ def evaluate(checkpoint, protocol: str, *, scale: str = "default", dataset: str 
     out = result_path(checkpoint, protocol, output)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, json.dumps(info, indent=1, default=str))
+    log_evaluation(Path(checkpoint) if status else out.parent, protocol, features, df, step)
     if status:
         state = ("" if status["run_finished"] else " — the run is still training" if status["run_busy"]
                  else " — the run is unfinished")

@@ -21,6 +21,7 @@ from .augment import augment_fn
 from .checkpoint import OrbaxMuted, os_cause, restore_intact, storage_fault
 from .storage import atomic_write, check_workdir, check_writable, read_jsonl, workdir_lock
 from .data import data_source, dataset_channels, encoded, make_loader
+from .events import log_row, writer
 from .model import build_model
 from .preemption import Preemption
 from .presets import check_config
@@ -73,6 +74,7 @@ def _setup(cfg, workdir, fsdp, override_config, max_to_keep):
     run.metrics_path = workdir / "metrics.jsonl"
     run.rows = [r for r in read_jsonl(run.metrics_path) if r["step"] <= run.start]   # drop what came after the checkpoint
     atomic_write(run.metrics_path, "".join(json.dumps(r) + "\n" for r in run.rows))
+    run.tb = writer(workdir, purge_step=run.start + 1)      # TensorBoard drops the same rows (can.events)
     return run
 
 
@@ -112,6 +114,7 @@ def _loop(run, cfg, end, preemption, log_every, save_every, save_every_minutes, 
                 row = {"step": done, "epoch": done / run.steps_per_epoch, **m, "lr": float(run.schedule(step)),
                        "images_per_s": n_log * cfg.batch_size / (now - t_log), "wall_s": now - t0}
                 log.write(json.dumps(row) + "\n"); log.flush()
+                log_row(run.tb, row)
                 run.rows.append(row)
                 bar.set_postfix(loss=f"{m['loss']:.4f}")
                 t_log, n_log = now, 0
@@ -122,6 +125,7 @@ def _loop(run, cfg, end, preemption, log_every, save_every, save_every_minutes, 
                 break
         run.mngr.wait_until_finished()
     run.mngr.close()
+    run.tb.close()
     return done
 
 

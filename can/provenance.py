@@ -14,6 +14,9 @@ from pathlib import Path
 
 import jax
 
+from .presets import stored
+
+
 # %% auto #0
 __all__ = ['CODE_GLOBS', 'cpu_allocator', 'allocator_hint', 'code_changed', 'provenance', 'weights_fingerprint',
            'code_fingerprint', 'code_fingerprint_at']

@@ -16,7 +16,10 @@ time. Parts:
    is `step`), images/s, memory and the first step's loss side by side; `memory`: the step's memory with `remat`
    (compiled, not run) and the largest batch that should fit;
 4. `equivalence`: two fp32 steps on 1 device against all devices (sharded == unsharded) and, on an accelerator, the
-   accelerator against the host CPU, at `highest` matmul precision, with the tolerances of `nbs/04_train.ipynb`.
+   accelerator against the host CPU, at `highest` matmul precision, with the tolerances of `nbs/04_train.ipynb`;
+5. `e2e`: the whole loop at ImageNet size (ViT-B/16, bf16): synthetic JPEGs written here, the loader cutting the
+   paper's crops on the host with `data_threads` = host cores, the sharded step, a checkpoint at the end, through
+   `can.pretrain`; its images/s against the bare step in the same call (goal ≥ 0.9), host CPU busy, `auto`'s kernel.
 A part that fails is recorded with its error and the others still run; the exit status says whether all passed.
 """
 from __future__ import annotations
@@ -51,13 +54,13 @@ def peak_matmul(dtype: str, n: int, reps: int = 5) -> float:
     return 2 * n ** 3 / best
 
 
-def _setup(cfg, mesh):
+def _setup(cfg, mesh, crop: bool = True):
     from can.augment import augment_fn
     from can.model import build_model
     from can.train import init_state, make_optimizer, make_train_step
     model, tx = build_model(cfg), make_optimizer(cfg, 1000)
     state = init_state(cfg, model, tx, mesh)
-    step = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale))
+    step = make_train_step(cfg, model, tx, mesh, augment=augment_fn(cfg.augment, cfg.crop_min_scale, crop=crop))
     return state, step
 
 
@@ -174,6 +177,54 @@ def default_run(workdir: Path, steps: int, probe_train: int, probe_test: int | N
             "probe_test_acc": probe, "trained_above_random": probe["can pre-trained"] > probe["random init"]}
 
 
+def e2e(workdir: Path, preset: str, batch: int, steps: int, dtype: str, images: int, size: int | None = None) -> dict:
+    """The whole loop at ImageNet size: synthetic ImageNet-size JPEGs (scripts/synthetic_jpeg) written here, read by the
+    grain loader with `data_threads` = host cores and cut into the paper's crops on the host (`can.images`), the sharded
+    step, metrics and a checkpoint at the end, through `can.pretrain` itself; its images/s against the bare compiled
+    step on device-resident views of the same shape in the same call (goal ≥ 0.9), the host's CPU busy share, and the
+    attention kernel `auto` picked."""
+    from can.model import attention_impl
+    from can.presets import get_config
+    from can.pretrain import pretrain
+    from can.train import make_mesh
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from synthetic_jpeg import SyntheticJpeg
+    t = time.perf_counter()
+    builder = SyntheticJpeg(num=images, data_dir=str(workdir / "tfds"), file_format="array_record")
+    builder.download_and_prepare()
+    write_s = time.perf_counter() - t
+    spe = images // batch
+    cfg = get_config(preset, "can", dataset="synthetic_jpeg", data_dir=str(workdir / "tfds"), batch_size=batch,
+                     compute_dtype=dtype, data_threads=os.cpu_count(), epochs=steps // spe + 2, warmup_epochs=1, channels=3,
+                     **({"image_size": size} if size else {}))
+    mesh = make_mesh()
+    state, step = _setup(cfg, mesh, crop=False)           # the bare step, on device-resident views cut already
+    views = jax.device_put(np.random.default_rng(0).integers(0, 256, (batch, cfg.num_views, cfg.image_size,
+                                                                      cfg.image_size, cfg.channels), np.uint8))
+    compiled = step.jitted.lower(state, views).compile()
+    state, m = compiled(state, views)
+    jax.block_until_ready(m)
+    t = time.perf_counter()
+    for _ in range(steps):
+        state, m = compiled(state, views)
+    jax.block_until_ready(m)
+    bare = batch * steps / (time.perf_counter() - t)
+    del state, compiled
+    cpu0, t = os.times(), time.perf_counter()
+    _, _, rows = pretrain(cfg, workdir / "run", stop_after=steps + 5, log_every=5, progress=False)
+    wall, cpu1 = time.perf_counter() - t, os.times()
+    busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall / os.cpu_count()
+    loop = float(np.median([r["images_per_s"] for r in rows[1:]])) if len(rows) > 1 else float("nan")
+    ckpts = sorted(int(d.name) for d in (workdir / "run" / "checkpoints").iterdir() if d.name.isdigit())
+    return {"preset": preset, "variant": cfg.variant, "image_size": cfg.image_size, "compute_dtype": dtype,
+            "global_batch": batch, "devices": mesh.size, "jpegs": images, "jpeg_write_s": write_s,
+            "data_threads": cfg.data_threads, "views_per_image": cfg.num_views, "crops": "host, from the full image",
+            "attention_auto_picked": attention_impl(cfg), "bare_step_images_per_s": bare,
+            "loop_images_per_s_median": loop, "loop_over_bare": loop / bare, "goal_loop_over_bare": 0.9,
+            "host_cpu_busy": busy, "loop_wall_s": wall, "steps": rows[-1]["step"] if rows else 0,
+            "checkpoint_steps": ckpts, "checkpoint_at_end": bool(ckpts) and ckpts[-1] == (rows[-1]["step"] if rows else -1)}
+
+
 def _two_steps(cfg, mesh):
     state, step = _setup(cfg, mesh)
     losses = []
@@ -259,6 +310,8 @@ def main(argv=None) -> int:
         "default_run": lambda: default_run(Path(args.workdir), 2 if tiny else 200, 300 if tiny else 10_000,
                                            300 if tiny else None),
         "equivalence": lambda: equivalence(16),
+        "e2e": lambda: e2e(Path(args.workdir) / "e2e", "default" if tiny else "vit_b16", 8 if tiny else 256,
+                           4 if tiny else 60, dtype, 64 if tiny else 1000, 32 if tiny else None),
     }
     shutil.rmtree(args.workdir, ignore_errors=True)
     ok = True

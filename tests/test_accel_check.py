@@ -18,7 +18,7 @@ def test_accel_check_tiny(tmp_path):
     info = json.loads(out.read_text())
     assert info["ok"] and info["git_commit"] and info["device_name"] == "cpu" and info["versions"]["jax"]
     parts = info["parts"]
-    assert set(parts) == {"peak", "step", "attention", "memory", "default_run", "equivalence"}
+    assert set(parts) == {"peak", "step", "attention", "memory", "default_run", "equivalence", "e2e"}
     # on a CPU `auto` is XLA's composition, and cuDNN is refused (not run) with the reason
     att = parts["attention"]
     assert att["auto_picked"] == "xla" and att["cudnn"].startswith("not run: attention='cudnn' is invalid here")
@@ -37,3 +37,8 @@ def test_accel_check_tiny(tmp_path):
     assert run["steps"] == 2 and set(run["probe_test_acc"]) == {"random init", "can pre-trained"}
     eq = parts["equivalence"]["sharded_vs_unsharded"]
     assert eq["ok"] and eq["max_loss_diff"] < 1e-5 and len(eq["losses"][0]) == 2
+    # the whole loop (issue 56): JPEGs written here, crops cut on the host, the real pretrain loop, a final checkpoint
+    e2e = parts["e2e"]
+    assert e2e["views_per_image"] == 2 and e2e["crops"] == "host, from the full image" and e2e["data_threads"] > 0
+    assert e2e["attention_auto_picked"] == "xla" and e2e["checkpoint_at_end"] and e2e["steps"] == 9
+    assert e2e["loop_images_per_s_median"] > 0 and e2e["bare_step_images_per_s"] > 0 and 0 <= e2e["host_cpu_busy"]

@@ -40,6 +40,12 @@ def test_train_notebook_runs(tmp_path, method):
     assert (probe["step"], probe["finished"]) == (2, False) and probe["total_steps"] == 60_000 // 64
     assert "(after step 2 of 937: unfinished)" in out.read_text()
     assert (run / "loss.png").exists() and (run / "metrics.jsonl").exists()
+    # TensorBoard (issue 56): the loss curves equal metrics.jsonl's rows; the reconstructions as an image
+    import numpy as np
+    from can.events import read_scalars
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert read_scalars(run / "tb")["pretrain/loss"] == [(r["step"], float(np.float32(r["loss"]))) for r in rows]
+    assert b"reconstructions" in b"".join(f.read_bytes() for f in (run / "tb").iterdir()) or method == "simclr"
     assert (run / "reconstructions.png").exists() == (method != "simclr")
     assert "linear-probe test accuracy" in out.read_text()
     assert "Passed unknown parameter" not in res.stderr       # every config key is declared (issue 43)
