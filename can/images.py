@@ -29,10 +29,11 @@ def to_size(image: np.ndarray, size: int) -> np.ndarray:
 def _decode(data: bytes, channels: int) -> np.ndarray:
     "Encoded image bytes -> uint8 [H, W, channels] at full resolution (OpenCV)."
     import cv2
-    x = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+    rgb = getattr(cv2, "IMREAD_COLOR_RGB", None)          # OpenCV ≥ 4.10 decodes to RGB: no conversion pass after
+    x = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if channels == 1 else rgb or cv2.IMREAD_COLOR)
     if x is None:
         raise ValueError(f"an image of {len(data)} bytes could not be decoded (not a JPEG or PNG OpenCV reads)")
-    return x[..., None] if channels == 1 else cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
+    return x[..., None] if channels == 1 else x if rgb else cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
 
 
 def decode_image(data: bytes, size: int, channels: int = 3) -> np.ndarray:
@@ -75,9 +76,10 @@ def decode_views(data: bytes, size: int, channels: int, rng: np.random.Generator
     views = []
     for _ in range(num_views):
         top, left, bh, bw = crop_box(rng, *x.shape[:2], scale)
-        shrink = bh * bw > size * size            # area averaging when shrinking, bilinear when enlarging
+        # area averaging where the box is at least twice the output (a bilinear tap would skip source pixels there),
+        # bilinear below, which reads every source pixel there and costs less (scripts/input_pipeline.py)
         v = cv2.resize(x[top:top + bh, left:left + bw], (size, size),
-                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+                       interpolation=cv2.INTER_AREA if min(bh, bw) >= 2 * size else cv2.INTER_LINEAR)
         views.append(v.reshape(size, size, channels))
     return np.stack(views)
 
