@@ -24,12 +24,12 @@ def has_floor(measure: str) -> bool:
     return measure in PROBES + PROBES4 or measure.split("/")[0] in FEWSHOT
 
 
-def require(keys, files, results: str, partial: bool, group: str) -> list[str]:
+def require(keys, files, results: str, partial: bool, group: str | None = None) -> list[str]:
     "The missing results of `keys`; an error naming them and the command that makes them, unless `partial`."
     todo = missing(keys, files, results)
     if todo and not partial:
         raise FileNotFoundError(f"{len(todo)} results missing ({', '.join(todo[:4])}, ...); run "
-                                f"`python paper_figures/run_all.py --group {group}`")
+                                f"`python paper_figures/run_all.py{f' --group {group}' if group else ''}`")
     return todo
 
 
@@ -39,6 +39,18 @@ def cell(xs, scale: float = 100, digits: int = 1) -> str:
         return "not run"
     std = f" ± {scale * np.std(xs, ddof=1):.{digits}f}" if len(xs) > 1 else ""
     return f"{scale * np.mean(xs):.{digits}f}{std} (n={len(xs)})"
+
+
+def ablation_table(rows: dict, paper: dict, results: str, partial: bool):
+    """Tables 4–5: one row per configuration (`rows`: key -> label) and the raw-pixel floor, the paper's value beside
+    ours under every ablation probe ('mean ± std (n=k)', %); an error naming the missing results unless `partial`."""
+    import pandas as pd
+    from paper_figures.plan import values
+    require([*rows, "pixels"], [f"eval-{p}.json" for p in PROBES], results, partial, "ablation")
+    table = pd.DataFrame([{"row": name, "paper (IN-1K linear, %)": paper.get(k),
+                           **{f"ours {p} (%)": cell(values(k, p, results)) for p in ABLATION_PROBES}}
+                          for k, name in {**rows, "pixels": "raw pixels (the floor)"}.items()]).astype(object)
+    return table.where(table.notna(), None)
 
 
 def sweep_markdown(table) -> str:
