@@ -14,11 +14,13 @@ RUN_KEYS = ("start_time", "end_time", "duration")
 
 
 def normalise(nb: dict) -> dict:
-    "The notebook without its run's times (notebook and cells) and without the kernel's Python version."
+    "The notebook without its run's times (notebook and cells), its random cell id and the kernel's Python version."
     nb["metadata"].get("papermill", {}).update({k: None for k in RUN_KEYS})
     nb["metadata"].get("language_info", {}).pop("version", None)
     for c in nb["cells"]:
         c["metadata"].pop("execution", None)
+        if "injected-parameters" in c["metadata"].get("tags", []):
+            c["id"] = "injected-parameters"            # papermill draws a new random id at every run
         if "papermill" in c["metadata"]:
             c["metadata"]["papermill"].update({k: None for k in RUN_KEYS})
     return nb
