@@ -5,12 +5,15 @@
 # %% ../nbs/21_events.ipynb #deef1fb5
 from __future__ import annotations
 
+import itertools
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 
 SKIP = ("step", "wall_s")           # a metrics row's keys that are not curves (the step is the x axis)
+_WRITERS = itertools.count()
 
 # %% auto #0
 __all__ = ['SKIP', 'writer', 'log_row', 'log_figure', 'read_scalars']
@@ -20,7 +23,10 @@ def writer(workdir, purge_step: int | None = None):
     """A tensorboardX `SummaryWriter` on `<workdir>/tb/`; `purge_step`: the first step this process logs, so that
     TensorBoard discards what an earlier process logged from there on (a run resumed from its checkpoint)."""
     from tensorboardX import SummaryWriter
-    return SummaryWriter(str(Path(workdir) / "tb"), purge_step=purge_step, flush_secs=30)
+    # tensorboardX names a file by the second and the host: two writers within one second would share (and truncate)
+    # one file, so each gets a suffix of its own
+    suffix = f".{os.getpid()}.{next(_WRITERS)}"
+    return SummaryWriter(str(Path(workdir) / "tb"), purge_step=purge_step, flush_secs=30, filename_suffix=suffix)
 
 
 def log_row(w, row: dict, prefix: str = "pretrain") -> None:
