@@ -42,12 +42,11 @@ def _check_arguments(log_every, max_to_keep, save_every, stop_after, save_every_
         raise ValueError(f"save_every_minutes={save_every_minutes!r} is invalid; allowed: a positive number or None")
 
 
-def _setup(cfg, workdir, fsdp, override_config, max_to_keep):
-    """Everything the loop needs, checked before anything is written (the data first; a failed start leaves no
-    config.json): mesh, data, model, optimizer, the compiled step, the checkpoint manager and the restored state."""
+def _setup(cfg, source, workdir, fsdp, override_config, max_to_keep):
+    """Everything the loop needs, checked before anything is written (a failed start leaves no config.json): mesh,
+    model, optimizer, the compiled step, the checkpoint manager and the restored state."""
     mesh = make_mesh(fsdp=fsdp)
     check_config(cfg, num_devices=mesh.size)
-    source = data_source(cfg.dataset, "train", cfg.data_dir)
     steps_per_epoch = len(source) // cfg.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"batch_size={cfg.batch_size} is invalid; allowed: at most the {len(source)} training images")
@@ -141,8 +140,9 @@ def pretrain(cfg, workdir, *, log_every: int = 20, max_to_keep: int = 2, save_ev
     if hint := allocator_hint():
         print(hint)
     workdir = check_writable(workdir)
+    source = data_source(cfg.dataset, "train", cfg.data_dir)      # the data first: a missing one creates nothing
     with Preemption() as preemption, workdir_lock(workdir):
-        run = _setup(cfg, workdir, fsdp, override_config, max_to_keep)
+        run = _setup(cfg, source, workdir, fsdp, override_config, max_to_keep)
         end = run.total if stop_after is None else min(run.total, run.start + stop_after)
         t0, done = time.time(), run.start
         run.done = run.start

@@ -194,10 +194,12 @@ def import_bundle(path: Path, do_commit: bool = False) -> int:
 
 
 def tiny_data(root: Path, train: int = 512, test: int = 256) -> None:
-    "The first `train` / `test` Fashion-MNIST images as IDX files in `root`/idx (the rehearsal's dataset)."
+    """The first `train` / `test` Fashion-MNIST images as IDX files in `root`/idx (the rehearsal's dataset), and the
+    empty `root`/tfds it is prepared into (a data_dir must exist: `can.data.data_source`)."""
     import gzip
     from can.data import FASHION_MNIST_DIR
     (root / "idx").mkdir(parents=True, exist_ok=True)
+    (root / "tfds").mkdir(exist_ok=True)
     for split, n in (("train", train), ("t10k", test)):
         for kind, head, size in (("images-idx3", 16, 784), ("labels-idx1", 8, 1)):
             name = f"{split}-{kind}-ubyte.gz"

@@ -56,7 +56,11 @@ def test_train_notebook_runs(tmp_path, method):
     (["-p", "sigma_max", "abc"], "sigma_max='abc' is invalid; allowed: a number"),
     (["-p", "seed", "-1"], "seed=-1 is invalid; allowed: an integer in [0, 2**31)"),
     (["-p", "distributed", "True"], "distributed=True is invalid here: no cluster environment found"),
-], ids=["method", "sigma_max", "seed", "distributed"])
+    # issue 53: values that would train nothing meaningful, a probe of no images, a mistyped data_dir
+    (["-p", "tau", "inf"], "tau=inf is invalid; allowed: a finite number > 0"),
+    (["-p", "probe_train_size", "0"], "probe_train_size=0 is invalid; allowed: a positive integer"),
+    (["-p", "data_dir", "/nonexistent"], "data_dir='/nonexistent' does not exist; allowed: an existing directory"),
+], ids=["method", "sigma_max", "seed", "distributed", "tau", "probe_train_size", "data_dir"])
 def test_train_notebook_bad_parameter_fails_before_training(tmp_path, params, message):
     res, _ = papermill(tmp_path, *params)
     assert res.returncode != 0 and message in res.stderr + res.stdout, (res.stderr + res.stdout)[-3000:]
