@@ -1,6 +1,7 @@
 """Issue 45's accelerator path, rehearsed on CPU at toy sizes: scripts/accel_reproduce.sh --tiny runs the toy plan with
 two workers and a deadline that cuts its long pre-training, leaves the archive; `run_all.py --import` checks and places
 its results, keeps what is already there, and refuses a result made with another config."""
+import hashlib
 import io
 import json
 import os
@@ -66,13 +67,16 @@ def test_two_workers_a_deadline_the_bundle_and_the_import(tmp_path):
 
     # a bundle whose result was made with another config is refused with one line; its evaluations with it
     bad = tmp_path / "bad.tar.gz"
-    with tarfile.open(bundle) as src, tarfile.open(bad, "w:gz") as dst:
-        for m in src.getmembers():
-            data = src.extractfile(m).read()
-            if m.name == "tiny/can-seed0/pretrain.json":
-                d = json.loads(data)
-                d["config"]["mask_ratio"] = 0.6
-                data = json.dumps(d).encode()
+    with tarfile.open(bundle) as src:                # consistent: the manifest's SHA-256 follows the changed file
+        members = {m.name: (m, src.extractfile(m).read()) for m in src.getmembers()}
+    d = json.loads(members["tiny/can-seed0/pretrain.json"][1])
+    d["config"]["mask_ratio"] = 0.6
+    changed = json.dumps(d).encode()
+    manifest["sha256"]["tiny/can-seed0/pretrain.json"] = hashlib.sha256(changed).hexdigest()
+    members["tiny/can-seed0/pretrain.json"] = (members["tiny/can-seed0/pretrain.json"][0], changed)
+    members["manifest.json"] = (members["manifest.json"][0], json.dumps(manifest).encode())
+    with tarfile.open(bad, "w:gz") as dst:
+        for m, data in members.values():
             m.size = len(data)
             dst.addfile(m, io.BytesIO(data))
     shutil.rmtree(tiny / "results/tiny/can-seed0")
