@@ -25,7 +25,10 @@ from pathlib import Path
 # evaluations that come with them are run for issue 31's fine-tunes and are charged to 31.
 GROUPS = ("curve", "main", "floor", "table3", "probe-recipe", "ablation", "sweep", "last4-choice")
 ISSUES = {"Paper figures I (issue 12)": 6.0, "Paper figures II (issue 13)": 7.0, "Sweeps (issue 29)": 3.0,
-          "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0, "Reproduction (issue 45)": 15.0}
+          "Verdicts (issue 32)": 4.0, "Fine-tuning (issue 31)": 5.0, "Reproduction (issue 45)": 15.0,
+          "Evidence (issue 54)": 4.05}
+# Issue 54 granted 1.5 machine hours on the AVX-512 kind, × 2.7 on the AVX2-only kind its session ran on: 4.05 h.
+ISSUE_54_START = datetime(2026, 12, 6, 7, 57).timestamp()
 # Issue 45 granted 15 machine hours of CPU (its accelerator minutes are counted apart, never against a CPU budget):
 # every job that ended after its session began is charged to it.
 ISSUE_45_START = datetime(2026, 12, 4, 17, 49).timestamp()
@@ -39,6 +42,8 @@ ISSUE_31_KINDS = ("eval-robustness", "eval-finetune-pilot5", "eval-robustness-lp
 
 def issue(r: dict) -> str:
     "The issue whose budget the job `r` (a row of `jobs`) is charged to."
+    if (r["end"] or 0) >= ISSUE_54_START:
+        return "Evidence (issue 54)"
     if (r["end"] or 0) >= ISSUE_45_START:
         return "Reproduction (issue 45)"
     if r["kind"] in ISSUE_31_KINDS:
