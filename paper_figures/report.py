@@ -53,6 +53,46 @@ def ablation_table(rows: dict, paper: dict, results: str, partial: bool):
     return table.where(table.notna(), None)
 
 
+def sweep_table(sweeps: dict, results: str, partial: bool):
+    """Figures 6–7: one row per (panel, line, x, probe) of `sweeps` ({panel: {line: {x: run key}}}) with its seeds,
+    mean and std under every ablation probe; an error naming the missing results unless `partial`."""
+    import pandas as pd
+    from paper_figures.plan import values
+    keys = {k for lines in sweeps.values() for pts in lines.values() for k in pts.values()}
+    require([*sorted(keys), "pixels"], [f"eval-{p}.json" for p in PROBES], results, partial, "sweep")
+    return pd.DataFrame([{"panel": panel, "line": line, "x": x, "key": key, "probe": p, "seeds": len(xs),
+                          "mean": np.mean(xs) if xs else np.nan, "std": np.std(xs, ddof=1) if len(xs) > 1 else np.nan}
+                         for panel, lines in sweeps.items() for line, pts in lines.items() for x, key in pts.items()
+                         for p in ABLATION_PROBES for xs in [values(key, p, results)]])
+
+
+def draw_sweeps(table, sweeps: dict, results: str, marks: dict, path) -> None:
+    """One panel per swept parameter (columns) and probe (rows): each line's means ± std with their seed counts, the
+    raw-pixel row, and the paper's value where `marks` gives one ({panel: (x, label)}); saved to `path`."""
+    import matplotlib.pyplot as plt
+    from paper_figures.plan import values
+    fig, axes = plt.subplots(len(ABLATION_PROBES), len(sweeps), figsize=(4.6 * len(sweeps), 3.4 * len(ABLATION_PROBES)),
+                             squeeze=False)
+    for i, p in enumerate(ABLATION_PROBES):
+        pixels = values("pixels", p, results)
+        for j, panel in enumerate(sweeps):
+            ax = axes[i][j]
+            for line in sweeps[panel]:
+                t = table[(table.panel == panel) & (table.line == line) & (table.probe == p)].dropna(subset=["mean"])
+                ax.errorbar(t.x, t["mean"], yerr=t["std"].fillna(0), marker="o", capsize=3, label=line)
+                for _, r in t.iterrows():
+                    ax.annotate(f"n={r.seeds}", (r.x, r["mean"]), fontsize=7, xytext=(3, -10), textcoords="offset points")
+            if pixels:
+                ax.axhline(np.mean(pixels), color="grey", ls="--", lw=1, label="raw pixels")
+            if panel in marks:
+                ax.axvline(marks[panel][0], color="C3", ls=":", lw=1, label=marks[panel][1])
+            ax.set_xlabel(panel); ax.set_ylim(*(0.70, 0.90))
+            ax.set_ylabel(f"{p} probe, test accuracy" if j == 0 else "")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def sweep_markdown(table) -> str:
     """A sweep's points (rows of panel, line, x, probe, seeds, mean, std) as markdown: one row per point, one column
     per probe, 'mean ± std (n=k)' in %; then where each line peaks under each probe (the point of highest mean)."""
