@@ -5,8 +5,8 @@
 # %% ../nbs/12_evaluate.ipynb #2a37a934
 from __future__ import annotations
 
+import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -135,7 +135,7 @@ def frozen_features(cfg, model, params, x, cache: Path | None = None, features: 
     f = np.asarray(extract_features(cfg, model, params, x, features=features))
     if cache is not None:
         cache.parent.mkdir(exist_ok=True)
-        buf = __import__("io").BytesIO()
+        buf = io.BytesIO()
         np.save(buf, f)
         atomic_write(cache, buf.getvalue())
     return f

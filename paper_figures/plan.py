@@ -300,8 +300,6 @@ def code_unverified(res: dict) -> str | None:
 def sources(key: str, measure: str, results: str = "results") -> list[dict]:
     """Where each of `values(key, measure)` comes from, in the same order: run, device and `encoder_of` (a regenerate,
     or None). A claim row says when a side measured a regenerated encoder, or when its sides ran on different devices."""
-    import json
-    from pathlib import Path
     if key == "pixels" and measure in ("linear4", "quick4"):
         measure = measure[:-1]
     out = []
