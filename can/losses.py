@@ -15,8 +15,8 @@ __all__ = ['l2_normalize', 'info_nce', 'reconstruction_loss', 'denoising_loss', 
 def l2_normalize(x: jax.Array, eps: float = 1e-12) -> jax.Array:
     return x * jax.lax.rsqrt(jnp.maximum(jnp.sum(x * x, axis=-1, keepdims=True), eps))
 
-
-def info_nce(z1: jax.Array, z2: jax.Array, tau: float = 0.1) -> jax.Array:
+# %% ../nbs/03_losses.ipynb #25b6ab16
+def info_nce(z1: jax.Array, z2: jax.Array, tau: float) -> jax.Array:
     "InfoNCE of projections z1, z2 [n, r] of two views: positive = other view, 2n-2 negatives, mean over 2n anchors."
     n = z1.shape[0]
     u = l2_normalize(jnp.concatenate([z1, z2], axis=0))            # [2n, r]
@@ -43,7 +43,7 @@ def denoising_loss(pred: jax.Array, scaled_noise: jax.Array, mask: jax.Array) ->
     return _masked_mse(pred, scaled_noise, 1.0 - mask)
 
 # %% ../nbs/03_losses.ipynb #de80508c
-def loss_weights(lambda_infonce: float, lam: float, denoise_loss: bool = True, rec_loss: bool = True) -> dict:
+def loss_weights(lambda_infonce: float, lam: float, denoise_loss: bool, rec_loss: bool) -> dict:
     """λ_InfoNCE, λ_rec = (1 − λ_InfoNCE)·λ, λ_denoise = (1 − λ_InfoNCE)·(1 − λ). `denoise_loss=False` / `rec_loss=False`
     set one term's weight to zero and leave the others as they are (the ablations of Tables 4-5)."""
     for name, v in (("lambda_infonce", lambda_infonce), ("lam", lam)):
@@ -54,8 +54,8 @@ def loss_weights(lambda_infonce: float, lam: float, denoise_loss: bool = True, r
             "denoise": (1 - lambda_infonce) * (1 - lam) if denoise_loss else 0.0}
 
 # %% ../nbs/03_losses.ipynb #871addd8
-def can_loss(z1, z2, pred, clean, scaled_noise, mask, *, tau: float = 0.1, lambda_infonce: float = 0.03,
-             lam: float = 0.7, denoise_loss: bool = True, rec_loss: bool = True):
+def can_loss(z1, z2, pred, clean, scaled_noise, mask, *, tau: float, lambda_infonce: float, lam: float,
+             denoise_loss: bool, rec_loss: bool):
     """Total CAN loss and its terms.
     z1, z2 [n, r]: projections of view 1 / view 2 (None if lambda_infonce == 0);
     pred, clean, scaled_noise [V·n, T, P] and mask [V·n, T]: decoder output, clean patches, σ·e patches, mask.

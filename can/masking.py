@@ -38,7 +38,7 @@ def num_masked(num_patches: int, mask_ratio: float) -> int:
                          f"0 <= r < 1 with r*T an integer")
     return int(round(t))
 
-
+# %% ../nbs/01_masking.ipynb #8ca2d185
 def random_mask(key: jax.Array, n: int, num_patches: int, mask_ratio: float):
     "Per-sample random masks with exactly r·T masked patches: (mask, ids_keep, ids_restore)."
     t_masked = num_masked(num_patches, mask_ratio)

@@ -29,7 +29,7 @@ def sinusoidal_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -
     args = t.astype(jnp.float32)[:, None] * freqs[None]
     return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
 
-
+# %% ../nbs/02_model.ipynb #360ba605
 def posemb_sincos_2d(h: int, w: int, dim: int, temperature: float = 10_000.0) -> jax.Array:
     "Fixed 2-D sin-cos position embedding -> [h*w, dim] (row-major, as `patchify`)."
     if dim % 4:
@@ -53,7 +53,7 @@ class Attention(nn.Module):
         out = jax.nn.dot_product_attention(q, k, v, implementation=self.implementation)
         return Dense(d, name="out")(out.reshape(n, t, d))
 
-
+# %% ../nbs/02_model.ipynb #cba40ed6
 class Block(nn.Module):
     mlp_dim: int
     heads: int
@@ -68,7 +68,7 @@ class Block(nn.Module):
         y = Dense(self.mlp_dim)(nn.LayerNorm()(x))
         return x + drop(Dense(x.shape[-1])(nn.gelu(y)))
 
-
+# %% ../nbs/02_model.ipynb #a4e1112d
 class Transformer(nn.Module):
     depth: int
     mlp_dim: int
@@ -112,7 +112,7 @@ class Encoder(nn.Module):
 class NoiseLevelEmbedding(nn.Module):
     "σ [N] -> p [N, d]: sinusoidal embedding, then a 2-layer ReLU MLP of constant width d."
     width: int
-    scale: float = 1000.0
+    scale: float   # σ is multiplied by this first (`noise_embed_scale`)
 
     @nn.compact
     def __call__(self, sigma):
@@ -120,15 +120,15 @@ class NoiseLevelEmbedding(nn.Module):
         h = nn.relu(Dense(self.width)(h))
         return Dense(self.width)(h)
 
-
+# %% ../nbs/02_model.ipynb #8794476a
 class Decoder(nn.Module):
     width: int
     depth: int
     mlp_dim: int
     heads: int
     patch_dim: int               # P = p*p*C pixels predicted per patch
-    noise_embed: bool = True
-    noise_embed_scale: float = 1000.0
+    noise_embed: bool
+    noise_embed_scale: float
     remat: bool = False
     attention: str | None = None
 
@@ -150,10 +150,10 @@ class Decoder(nn.Module):
 
 # %% ../nbs/02_model.ipynb #cd93b7e8
 class ProjectionHead(nn.Module):
-    hidden: int = 4096
-    out: int = 128
+    hidden: int
+    out: int
+    bn_momentum: float
     depth: int = 2
-    bn_momentum: float = 0.9
 
     @nn.compact
     def __call__(self, x, train: bool = True):
@@ -181,7 +181,7 @@ class CANModel(nn.Module):
         "The probes' feature path: all patches, no mask, no noise -> GAP [N, D]."
         return self.encoder(patches)["pooled"]
 
-
+# %% ../nbs/02_model.ipynb #e1f26437
 def attention_impl(cfg, backend: str | None = None) -> str:
     """The attention kernel that the config key `attention` resolves to on `backend` (default: JAX's), 'xla' or
     'cudnn'. 'auto' takes cuDNN's fused kernel where it runs (a GPU, bfloat16 compute, every head dim a multiple of 8
@@ -200,7 +200,7 @@ def attention_impl(cfg, backend: str | None = None) -> str:
                          f"dims that are multiples of 8 up to 128, and {'; '.join(why)}; allowed: 'auto' or 'xla'")
     return "cudnn" if choice == "cudnn" or (choice == "auto" and not why) else "xla"
 
-
+# %% ../nbs/02_model.ipynb #959cdffa
 def build_model(cfg) -> CANModel:
     "The model a config describes: decoder iff lambda_infonce < 1, head iff lambda_infonce > 0."
     v = decode_variant(cfg.variant)
@@ -211,7 +211,7 @@ def build_model(cfg) -> CANModel:
     dec = Decoder(cfg.decoder_width, cfg.decoder_depth, cfg.decoder_mlp_dim, cfg.decoder_heads, patch_dim,
                   cfg.noise_embed, cfg.noise_embed_scale, remat, attention) if cfg.lambda_infonce < 1 else None
 
-    head = ProjectionHead(cfg.head_hidden, cfg.head_out, 2, cfg.head_bn_momentum) if cfg.lambda_infonce > 0 else None
+    head = ProjectionHead(cfg.head_hidden, cfg.head_out, cfg.head_bn_momentum) if cfg.lambda_infonce > 0 else None
     return CANModel(enc, dec, head)
 
 # %% ../nbs/02_model.ipynb #77722743
@@ -228,6 +228,6 @@ def init_shapes(cfg, batch: int = 2):
     sigma = jax.ShapeDtypeStruct((batch,), jnp.float32)
     return jax.eval_shape(model.init, jax.random.key(0), patches, ids_keep, ids_restore, sigma)
 
-
+# %% ../nbs/02_model.ipynb #0540e79d
 def count_params(tree) -> int:
     return sum(math.prod(x.shape) for x in jax.tree.leaves(tree))

@@ -33,7 +33,7 @@ CASES = [  # (parameter named in the message, call)
     ("variant", lambda: get_config(variant="B16")),
     ("lambda_infonce", lambda: get_config(lambda_infonce=1.5)),
     ("lambda_infonce", lambda: get_config(method="mae", lambda_infonce=0.5)),  # one view cannot contrast
-    ("lambda_infonce", lambda: loss_weights(-0.1, 0.5)),
+    ("lambda_infonce", lambda: loss_weights(-0.1, 0.5, True, True)),
     ("lam", lambda: get_config(lam=1.01)),
     ("tau", lambda: get_config(tau=-1.0)),
     ("sigma_max", lambda: get_config(sigma_max=-0.05)),
