@@ -19,8 +19,8 @@ from .masking import num_masked, patchify, random_mask
 from .presets import check_config, decode_variant, num_patches
 
 # %% auto #0
-__all__ = ['add_noise', 'to_float', 'forward', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'init_distributed',
-           'batch_sharding', 'param_spec', 'abstract_state', 'init_state', 'make_train_step']
+__all__ = ['add_noise', 'learning_rate', 'make_optimizer', 'TrainState', 'make_mesh', 'init_distributed', 'batch_sharding',
+           'param_spec', 'abstract_state', 'init_state', 'to_float', 'forward', 'make_train_step']
 
 # %% ../nbs/04_train.ipynb #3422ecb1
 def add_noise(key: jax.Array, x: jax.Array, sigma_max: float):
@@ -33,13 +33,108 @@ def add_noise(key: jax.Array, x: jax.Array, sigma_max: float):
     scaled_noise = sigma[:, None, None, None] * jax.random.normal(k_e, x.shape, x.dtype)
     return x + scaled_noise, sigma, scaled_noise
 
+# %% ../nbs/04_train.ipynb #09d8d94c
+def learning_rate(cfg, steps_per_epoch: int) -> optax.Schedule:
+    "Warm-up + cosine schedule peaking at base_lr · batch_size / 256."
+    peak = cfg.base_lr * cfg.batch_size / 256
+    total = max(cfg.epochs * steps_per_epoch, 1)
+    return optax.warmup_cosine_decay_schedule(0.0, peak, int(cfg.warmup_epochs * steps_per_epoch), total, 0.0)
+
+# %% ../nbs/04_train.ipynb #009df3a0
+def make_optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
+    "AdamW(b1, b2, weight_decay on ndim >= 2 parameters) with `learning_rate`."
+    if steps_per_epoch <= 0:
+        raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid; allowed: a positive integer")
+    return optax.adamw(learning_rate(cfg, steps_per_epoch), b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay,
+                       mask=lambda params: jax.tree.map(lambda a: a.ndim >= 2, params))
+
+# %% ../nbs/04_train.ipynb #45d143bf
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array
+    params: Any
+    batch_stats: Any
+    opt_state: Any
+
+# %% ../nbs/04_train.ipynb #417c1b49
+def make_mesh(num_devices: int | None = None, fsdp: int = 1) -> jax.sharding.Mesh:
+    """A mesh (data, fsdp) over the first `num_devices` devices (default: all). The batch is split over both axes;
+    parameters and optimizer state are sharded over `fsdp` (1: replicated, plain data parallelism)."""
+    devices = jax.devices()
+    n = len(devices) if num_devices is None else num_devices
+    if not 1 <= n <= len(devices):
+        raise ValueError(f"num_devices={num_devices} is invalid; allowed: 1..{len(devices)} (devices present)")
+    if not isinstance(fsdp, int) or fsdp < 1 or n % fsdp:
+        raise ValueError(f"fsdp={fsdp!r} is invalid; allowed: a divisor of the {n} devices")
+    auto = jax.sharding.AxisType.Auto
+    return jax.make_mesh((n // fsdp, fsdp), ("data", "fsdp"), axis_types=(auto, auto), devices=devices[:n])
+
+# %% ../nbs/04_train.ipynb #84160fd4
+def init_distributed() -> None:
+    """`jax.distributed.initialize()` (coordinator, process count and id from the cluster: SLURM, a TPU pod, MPI,
+    or `JAX_COORDINATOR_ADDRESS` set). Where none is found, one line naming `distributed` instead of JAX's
+    'coordinator_address should be defined'."""
+    try:
+        jax.distributed.initialize()
+    except ValueError as e:
+        if "coordinator_address" not in str(e):
+            raise
+        raise ValueError("distributed=True is invalid here: no cluster environment found for jax.distributed "
+                         "(SLURM, a TPU pod, Open MPI, or JAX_COORDINATOR_ADDRESS set); allowed: False on one host") from None
+
+# %% ../nbs/04_train.ipynb #ec725396
+def batch_sharding(mesh) -> NamedSharding:
+    "Images split along the batch over every device of the mesh."
+    return NamedSharding(mesh, P(mesh.axis_names))
+
+
+def param_spec(shape, fsdp: int, min_size: int = 2 ** 12) -> P:
+    "FSDP rule: shard the largest dimension divisible by `fsdp`; keep small arrays (biases, norms) replicated."
+    if fsdp == 1 or math.prod(shape) < min_size:
+        return P()
+    for d in sorted(range(len(shape)), key=lambda d: -shape[d]):
+        if shape[d] % fsdp == 0:
+            return P(*[("fsdp" if i == d else None) for i in range(len(shape))])
+    return P()
+
+# %% ../nbs/04_train.ipynb #6bae4d73
+def _init_fn(cfg, model, tx):
+    t, p = num_patches(cfg), decode_variant(cfg.variant)["patch_size"]
+    k = t - num_masked(t, cfg.mask_ratio)
+    dummy = (jnp.zeros((2, t, p * p * cfg.channels)), jnp.tile(jnp.arange(k), (2, 1)),
+             jnp.tile(jnp.arange(t), (2, 1)), jnp.zeros((2,)))
+
+    def init(key):
+        variables = model.init(key, *dummy, train=True)
+        params = variables["params"]
+        return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), tx.init(params))
+    return init
+
+
+def abstract_state(cfg, model, tx, mesh) -> TrainState:
+    """The train state's shapes, dtypes and shardings (FSDP rule) without computing it: the target for a checkpoint
+    restore and for lowering the step on abstract inputs (`can.flops`)."""
+    shapes = jax.eval_shape(_init_fn(cfg, model, tx), jax.random.key(0))
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
+        x.shape, x.dtype, sharding=NamedSharding(mesh, param_spec(x.shape, mesh.shape["fsdp"]))), shapes)
+
+
+def _shardings(tree):
+    return jax.tree.map(lambda x: x.sharding, tree)
+
+
+def init_state(cfg, model, tx, mesh) -> TrainState:
+    "Initialise parameters from `cfg.seed`, placed on `mesh` (replicated, or sharded over `fsdp`)."
+    out = _shardings(abstract_state(cfg, model, tx, mesh))
+    return jax.jit(_init_fn(cfg, model, tx), out_shardings=out)(jax.random.key(cfg.seed))
+
 # %% ../nbs/04_train.ipynb #6503a072
 def to_float(key, images):
     "The default 'augmentation': uint8 [0, 255] -> float32 [0, 1]; float input is passed through."
     del key
     return images.astype(jnp.float32) / 255.0 if images.dtype == jnp.uint8 else images.astype(jnp.float32)
 
-
+# %% ../nbs/04_train.ipynb #2c0053e1
 def forward(cfg, model, params, batch_stats, views, key, train: bool = True):
     "views [V, n, H, W, C] in [0, 1] -> (loss, aux) with aux = terms, batch_stats, model outputs, mask, sigma."
     v, n = views.shape[:2]
@@ -72,103 +167,6 @@ def forward(cfg, model, params, batch_stats, views, key, train: bool = True):
     aux = {"terms": terms, "batch_stats": updates.get("batch_stats", batch_stats), "out": out,
            "mask": mask, "sigma": sigma, "x_noisy": x_noisy, "scaled_noise": scaled_noise}
     return loss, aux
-
-# %% ../nbs/04_train.ipynb #09d8d94c
-def learning_rate(cfg, steps_per_epoch: int) -> optax.Schedule:
-    "Warm-up + cosine schedule peaking at base_lr · batch_size / 256."
-    peak = cfg.base_lr * cfg.batch_size / 256
-    total = max(cfg.epochs * steps_per_epoch, 1)
-    return optax.warmup_cosine_decay_schedule(0.0, peak, int(cfg.warmup_epochs * steps_per_epoch), total, 0.0)
-
-
-def make_optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
-    "AdamW(b1, b2, weight_decay on ndim >= 2 parameters) with `learning_rate`."
-    if steps_per_epoch <= 0:
-        raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid; allowed: a positive integer")
-    return optax.adamw(learning_rate(cfg, steps_per_epoch), b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay,
-                       mask=lambda params: jax.tree.map(lambda a: a.ndim >= 2, params))
-
-# %% ../nbs/04_train.ipynb #45d143bf
-@flax.struct.dataclass
-class TrainState:
-    step: jax.Array
-    params: Any
-    batch_stats: Any
-    opt_state: Any
-
-
-def make_mesh(num_devices: int | None = None, fsdp: int = 1) -> jax.sharding.Mesh:
-    """A mesh (data, fsdp) over the first `num_devices` devices (default: all). The batch is split over both axes;
-    parameters and optimizer state are sharded over `fsdp` (1: replicated, plain data parallelism)."""
-    devices = jax.devices()
-    n = len(devices) if num_devices is None else num_devices
-    if not 1 <= n <= len(devices):
-        raise ValueError(f"num_devices={num_devices} is invalid; allowed: 1..{len(devices)} (devices present)")
-    if not isinstance(fsdp, int) or fsdp < 1 or n % fsdp:
-        raise ValueError(f"fsdp={fsdp!r} is invalid; allowed: a divisor of the {n} devices")
-    auto = jax.sharding.AxisType.Auto
-    return jax.make_mesh((n // fsdp, fsdp), ("data", "fsdp"), axis_types=(auto, auto), devices=devices[:n])
-
-
-def init_distributed() -> None:
-    """`jax.distributed.initialize()` (coordinator, process count and id from the cluster: SLURM, a TPU pod, MPI,
-    or `JAX_COORDINATOR_ADDRESS` set). Where none is found, one line naming `distributed` instead of JAX's
-    'coordinator_address should be defined'."""
-    try:
-        jax.distributed.initialize()
-    except ValueError as e:
-        if "coordinator_address" not in str(e):
-            raise
-        raise ValueError("distributed=True is invalid here: no cluster environment found for jax.distributed "
-                         "(SLURM, a TPU pod, Open MPI, or JAX_COORDINATOR_ADDRESS set); allowed: False on one host") from None
-
-
-
-def batch_sharding(mesh) -> NamedSharding:
-
-    "Images split along the batch over every device of the mesh."
-    return NamedSharding(mesh, P(mesh.axis_names))
-
-
-def param_spec(shape, fsdp: int, min_size: int = 2 ** 12) -> P:
-    "FSDP rule: shard the largest dimension divisible by `fsdp`; keep small arrays (biases, norms) replicated."
-    if fsdp == 1 or math.prod(shape) < min_size:
-        return P()
-    for d in sorted(range(len(shape)), key=lambda d: -shape[d]):
-        if shape[d] % fsdp == 0:
-            return P(*[("fsdp" if i == d else None) for i in range(len(shape))])
-    return P()
-
-
-def _init_fn(cfg, model, tx):
-    t, p = num_patches(cfg), decode_variant(cfg.variant)["patch_size"]
-    k = t - num_masked(t, cfg.mask_ratio)
-    dummy = (jnp.zeros((2, t, p * p * cfg.channels)), jnp.tile(jnp.arange(k), (2, 1)),
-             jnp.tile(jnp.arange(t), (2, 1)), jnp.zeros((2,)))
-
-    def init(key):
-        variables = model.init(key, *dummy, train=True)
-        params = variables["params"]
-        return TrainState(jnp.zeros((), jnp.int32), params, variables.get("batch_stats", {}), tx.init(params))
-    return init
-
-
-def abstract_state(cfg, model, tx, mesh) -> TrainState:
-    """The train state's shapes, dtypes and shardings (FSDP rule) without computing it: the target for a checkpoint
-    restore and for lowering the step on abstract inputs (`can.flops`)."""
-    shapes = jax.eval_shape(_init_fn(cfg, model, tx), jax.random.key(0))
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
-        x.shape, x.dtype, sharding=NamedSharding(mesh, param_spec(x.shape, mesh.shape["fsdp"]))), shapes)
-
-
-def _shardings(tree):
-    return jax.tree.map(lambda x: x.sharding, tree)
-
-
-def init_state(cfg, model, tx, mesh) -> TrainState:
-    "Initialise parameters from `cfg.seed`, placed on `mesh` (replicated, or sharded over `fsdp`)."
-    out = _shardings(abstract_state(cfg, model, tx, mesh))
-    return jax.jit(_init_fn(cfg, model, tx), out_shardings=out)(jax.random.key(cfg.seed))
 
 # %% ../nbs/04_train.ipynb #02c951fe
 def make_train_step(cfg, model, tx, mesh, augment: Callable = to_float):
