@@ -41,7 +41,7 @@ def encoder_features(model, params, patches, features: str = "gap"):
         outs = [nn.LayerNorm().apply({"params": norm}, o) for o in outs]
     return jnp.concatenate([o.mean(axis=1) for o in outs], axis=-1)
 
-
+# %% ../nbs/07_probe.ipynb #e73c3a48
 def feature_fn(cfg, model, params, features: str = "gap"):
     "A jitted function: images [N, H, W, C] (uint8 in [0, 255], or float in [0, 1]) -> features (`encoder_features`)."
     p = decode_variant(cfg.variant)["patch_size"]
@@ -54,7 +54,7 @@ def feature_fn(cfg, model, params, features: str = "gap"):
         return encoder_features(model, params, patchify(x, p), features)
     return feats
 
-
+# %% ../nbs/07_probe.ipynb #2f53b9db
 def extract_features(cfg, model, params, images: np.ndarray, batch_size: int = 1000, progress: bool = False,
                      feats=None, features: str = "gap") -> np.ndarray:
     "Images [N, H, W, C] (uint8, or float in [0, 1]) -> features (all patches, no mask, no noise; `encoder_features`)."
@@ -101,7 +101,7 @@ def quick_linear_probe(train_x, train_y, test_x, test_y, l2: float = 1e-4, steps
     acc = lambda x, y: float(jnp.mean(jnp.argmax(x @ w["w"] + w["b"], -1) == jnp.asarray(y)))
     return {"train_acc": acc(xtr, train_y), "test_acc": acc(xte, test_y)}
 
-
+# %% ../nbs/07_probe.ipynb #34c67e18
 def standardisation(train_x) -> dict:
     "The probe's standardisation of features [N, D] -> {'mu' [D], 'sd' [D]}: x -> (x - mu) / sd."
     return {"mu": train_x.mean(0), "sd": train_x.std(0) + 1e-6}
