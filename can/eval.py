@@ -46,7 +46,7 @@ RECIPES = {
                      erase_prob=0.25, crop_min_scale=0.08, lp_ft=False, standardise=False)},
 }
 
-
+# %% ../nbs/09_eval.ipynb #6eaa7dd4
 def eval_recipe(protocol: str, scale: str = "default", **overrides) -> dict:
     "The recipe of `protocol` ('knn', 'quick', 'linear', 'fewshot', 'finetune') at `scale` ('default' or 'full')."
     if protocol not in RECIPES:
@@ -73,7 +73,7 @@ def digits_arrays(split: str, image_size: int = 32):
     x = jax.image.resize(x, (len(idx), image_size, image_size, 1), "bilinear")
     return np.asarray(jnp.round(jnp.clip(x, 0, 1) * 255)).astype(np.uint8), d.target[idx].astype(np.int32)
 
-
+# %% ../nbs/09_eval.ipynb #c2d47eb5
 def eval_arrays(dataset: str, split: str, image_size: int, channels: int = 1, data_dir: str = "",
                 limit: int | None = None):
     "(uint8 images [N, S, S, C], int32 labels) of `dataset`/`split`, at most `limit` of them, in a fixed order."
@@ -123,7 +123,7 @@ def _probe_optimizer(optimizer, lr, weight_decay, trust_coefficient, momentum):
                        trust_ratio_mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
             if optimizer == "lars" else optax.sgd(lr, momentum))
 
-
+# %% ../nbs/09_eval.ipynb #a6461151
 def linear_probe(train_x, train_y, test_x, test_y, *, epochs: float = 100, batch_size: int = 1024,
                  base_lr: float = 1.0, warmup_epochs: float = 10, momentum: float = 0.9, weight_decay: float = 0.0,
                  trust_coefficient: float = 0.001, optimizer: str = "lars", encode=None, crop_min_scale: float = 0.08,
@@ -196,7 +196,7 @@ def fewshot_indices(labels, shots: int, seed: int) -> np.ndarray:
         out.append(rng.choice(pool, shots, replace=False))
     return np.sort(np.concatenate(out))
 
-
+# %% ../nbs/09_eval.ipynb #fc94cf52
 def ridge_probe(train_f, train_y, val_f, val_y, test_f, test_y, l2_grid=tuple(2.0 ** np.arange(-10, 11, 2))) -> dict:
     "Closed-form least squares on ±1 one-hot targets (with a bias), λ picked on (val_f, val_y) -> accuracies."
     num_classes = int(max(train_y.max(), test_y.max(), val_y.max())) + 1
@@ -213,7 +213,7 @@ def ridge_probe(train_f, train_y, val_f, val_y, test_f, test_y, l2_grid=tuple(2.
     val_acc, l2, w = best
     return {"test_acc": float(np.mean(np.argmax(xte @ w, 1) == test_y)), "val_acc": val_acc, "l2": float(l2)}
 
-
+# %% ../nbs/09_eval.ipynb #2b3234a1
 def fewshot_eval(train_f, train_y, test_f, test_y, shots=(10, 25), draws: int = 5, val_size: int = 1000,
                  solver: str = "ridge", sgd_lr: float = 0.01, sgd_steps: int = 2500) -> pd.DataFrame:
     "One row per (shots, draw): test accuracy of the few-shot probe on frozen features."
