@@ -21,6 +21,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Bag", "Ankle boot"]
 
 from .images import decode_image, decode_views, to_size
+from .presets import SCHEMA
 
 
 # %% auto #0
@@ -167,7 +168,8 @@ def _read_views(source, ids, image_size: int, rng, num_views: int, scale) -> dic
 
 
 def make_loader(source, batch_size: int, image_size: int, seed: int = 0, start_step: int = 0,
-                max_in_memory_bytes: int = 2 ** 30, num_threads: int = 16, views: tuple | None = None):
+                max_in_memory_bytes: int = 2 ** 30, num_threads: int = SCHEMA["data_threads"].default,
+                views: tuple | None = None):
     """Iterator over this process's batches {'image': uint8 [B, S, S, C], 'label': int32 [B]} from step `start_step`
     on: the whole split in memory if it fits in `max_in_memory_bytes`, else read by grain threads. `views`
     (num_views, crop scale) on an encoded source: each image's random-resized crops of its full decoded image,

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PRESET = "default"
 SEEDS = (0, 1, 2)
-# The main comparison (CAN, MAE, SimCLR and the random floor) has 5 seeds (issue 45): seeds 3 and 4 run every planned
-# evaluation right after their pre-training, so that none of them ever needs a regenerate.
+# The main comparison (CAN, MAE, SimCLR and the random floor) has 5 seeds: seeds 3 and 4 run every planned evaluation
+# right after their pre-training, so that none of them ever needs a regenerate.
 MAIN_SEEDS = (0, 1, 2, 3, 4)
 METHODS = ("can", "mae", "simclr")
 # Figure 1's curve: seed-0 runs of each method, probed at init and after every epoch, from which the main length is
@@ -37,34 +37,22 @@ FEWSHOT = ["fewshot", "fewshot-sgd"]        # Figure 4: the ViT paper's ridge pr
 # (test accuracy after every epoch) and then the fine-tuned classifier on the corrupted test sets. The from-scratch row
 # is the same job on the random-init floor: same recipe, same epochs.
 EVALS["robustness"] = ("robustness", {})
-# The pilots that chose the recipe, on the CAN curve run only (and on scratch): issue 12's, Table 9's recipe at batch
-# 128 for 4 epochs, then without the ImageNet augmentations for 2 (both below the linear probe); then the small-data
-# recipe run for 5 epochs, to see whether the 3 of the recipe leave accuracy on the table.
+# The pilots that chose the fine-tuning recipe (docs/changelog.md, "Fine-tuning: a small-data recipe"), on the CAN
+# curve run (and on scratch): Table 9's recipe at batch 128 for 4 epochs, then without the ImageNet augmentations for
+# 2; then the small-data recipe for 5 epochs, against its 3.
 _TABLE9_AT_128 = {"scale": "full", "batch_size": 128, "warmup_epochs": 0.1}
 FINETUNE_PILOT_EPOCHS = 4
 EVALS["finetune-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": FINETUNE_PILOT_EPOCHS})
 EVALS["finetune-light-length"] = ("finetune", {**_TABLE9_AT_128, "epochs": 2, "randaug": (0, 9), "erase_prob": 0.0,
                                                "crop_min_scale": 1.0})
 EVALS["finetune-pilot5"] = ("finetune", {"epochs": 5})
-# LP-FT (Kumar et al. 2022; can.finetune, `lp_ft`): the head starts as the quick probe of the frozen features. Piloted
-# as a whole 'robustness' job on the encoder whose fine-tune ended below its own probe (SimCLR, seed 0): a check of the
-# recipe against that encoder's own probe, not a comparison of methods.
-EVALS["robustness-lpft"] = ("robustness", {"lp_ft": True})
-# At the recipe's lr (2e-3 at batch 128) LP-FT fell from its probe (0.821) to 0.705 after one epoch and ended below the
-# plain fine-tune: the lr, not the head, is what moves the features. LP-FT's own setting (Kumar et al.: a small lr for
-# the fine-tuning stage, so that the good head keeps the features where they were) at a tenth of it:
-EVALS["finetune-lpft-lr"] = ("finetune", {"lp_ft": True, "base_lr": 4e-4})
-# Both fell by 11 points in the first epoch. The folded head is w / sd on features with sd 0.02-0.09 far from zero
-# (weights up to 54, biases up to 359), so AdamW's per-weight steps and weight decay act on a hypersensitive layer;
-# keeping the standardisation a fixed layer (`standardise`) gives the same first-step classifier with an O(1) head.
-EVALS["robustness-lpft-std"] = ("robustness", {"lp_ft": True, "standardise": True})
-# The same fixed layer without LP-FT: the plain recipe's near-zero head reading standardised features (MAE's probe puts
-# a BatchNorm without affine in front of its head for the same reason). Unlike LP-FT it could become every encoder's
-# recipe at no extra cost; piloted on the same encoder first.
-EVALS["finetune-std"] = ("finetune", {"standardise": True})
-# Neither moved SimCLR (0.7877 and 0.8157 after 3 epochs against its probe's 0.8261): its GAP features have a random
-# encoder's scale (sd 0.044 vs 0.049 random, 0.42 CAN; results/finetune/feature-scale.json) and it fine-tunes like
-# scratch. The issue's other remedy, length: the 5-epoch pilot, here as a check of SimCLR against its own probe.
+# The LP-FT pilots (Kumar et al. 2022; can.finetune, `lp_ft`: the head starts as the quick probe of the frozen
+# features), on the SimCLR curve run: checks of the recipe against that encoder's own probe, not comparisons of
+# methods; what each showed is in docs/changelog.md ("LP-FT piloted on SimCLR").
+EVALS["robustness-lpft"] = ("robustness", {"lp_ft": True})                          # the recipe's lr
+EVALS["finetune-lpft-lr"] = ("finetune", {"lp_ft": True, "base_lr": 4e-4})          # LP-FT's own small lr
+EVALS["robustness-lpft-std"] = ("robustness", {"lp_ft": True, "standardise": True})  # standardisation kept as a layer
+EVALS["finetune-std"] = ("finetune", {"standardise": True})                         # the same layer, without LP-FT
 
 
 def _run(group, method, seed, epochs, evals, key=None, **overrides):
@@ -162,19 +150,13 @@ def members(key: str) -> list[dict]:
     return out
 
 
-# Recipe keys added after results were committed, with the value those results were made with (the code had no such
-# stage then): `lp_ft` (LP-FT, issue 31) came after the first fine-tunes, which started from a zero-ish head, and
-# `standardise` after the first LP-FT pilots, which folded the standardisation into the head.
+# Fine-tuning recipe keys that a committed result may lack, with the value it was made with (its code had no such
+# stage: the head started near zero, the standardisation folded into it).
 LEGACY_FINETUNE = {"lp_ft": False, "standardise": False}
 
 
-# Results stamped with a commit of another clone whose `results:` commits were then rebased onto main (2026-12-02;
-# issue 44): the stamped commit -> the landed commit it became. A job stamps the HEAD at its start, which with
-# `--commit` is the previous job's `results:` commit: each is mapped to the landed `results:` commit authored last
-# before the job started (start = time_utc for a regenerate, time_utc - wall_s for an evaluation; each within 9 s
-# after it, one 163 s). can/, nbs/, plan.py and run_all.py are identical at every landed commit from ccbf141 to 3b0388b
-# (`git diff --stat ccbf141 3b0388b -- can nbs paper_figures/plan.py paper_figures/run_all.py` is empty), so each of
-# these results ran the code of its mapped commit. tests/test_fingerprint_provenance.py checks every other commit.
+# Results stamped with a commit of another clone that landed rebased: the stamped commit -> the landed commit it
+# became (how each was mapped: docs/changelog.md, 2026-12-02). tests/test_fingerprint_provenance.py checks the rest.
 REBASED = {
     "1e8fe70d03626128385f5185f5aa876c8e8a16eb": "ccbf1415c9",     # curve/mae-seed0 regenerated.json
     "7624e625cf0458fe7bdc0787189f99a252988fc6": "18de7d0190",     # curve/mae-seed0 eval-robustness
