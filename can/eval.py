@@ -61,7 +61,7 @@ def eval_recipe(protocol: str, scale: str = "default", **overrides) -> dict:
     return r
 
 # %% ../nbs/09_eval.ipynb #2f09dde7
-def digits_arrays(split: str, image_size: int = 32):
+def digits_arrays(split: str, image_size: int):
     "scikit-learn's digits as uint8 [N, S, S, 1] (upsampled) and int32 labels; split 'train' (1000) or 'test' (797)."
     from sklearn.datasets import load_digits
     if split not in ("train", "test"):
@@ -74,15 +74,16 @@ def digits_arrays(split: str, image_size: int = 32):
     return np.asarray(jnp.round(jnp.clip(x, 0, 1) * 255)).astype(np.uint8), d.target[idx].astype(np.int32)
 
 # %% ../nbs/09_eval.ipynb #c2d47eb5
-def eval_arrays(dataset: str, split: str, image_size: int, channels: int = 1, data_dir: str = "",
+def eval_arrays(dataset: str, split: str, image_size: int, channels: int | None = None, data_dir: str = "",
                 limit: int | None = None):
-    "(uint8 images [N, S, S, C], int32 labels) of `dataset`/`split`, at most `limit` of them, in a fixed order."
+    """(uint8 images [N, S, S, C], int32 labels) of `dataset`/`split`, at most `limit` of them, in a fixed order.
+    `channels`: the encoder's, which the dataset must have (None: whatever it has)."""
     if dataset == "digits":
         x, y = digits_arrays(split, image_size)
         x, y = x[:limit], y[:limit]
     else:
         x, y = load_arrays(data_source(dataset, split, data_dir), image_size, limit)
-    if x.shape[-1] != channels:
+    if channels is not None and x.shape[-1] != channels:
         raise ValueError(f"dataset={dataset!r} has {x.shape[-1]} channel(s); allowed: datasets with the "
                          f"{channels} channel(s) the encoder was pre-trained on")
     return x, y

@@ -5,6 +5,7 @@
 # %% ../nbs/08_pretrain.ipynb #d0f80318
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,7 +96,8 @@ def _loop(run, cfg, end, preemption, log_every, save_every, save_every_minutes, 
     t_log, n_log, t_save = t0, 0, t0
     bar = tqdm(range(run.start, end), initial=run.start, total=run.total, desc=f"{cfg.method} pre-training",
                disable=not progress)
-    with open(run.metrics_path, "a") as log, bar:
+    # the event file is closed (flushed) whatever ends the loop, so TensorBoard holds every row metrics.jsonl holds
+    with open(run.metrics_path, "a") as log, bar, contextlib.closing(run.tb):
         for step in bar:
             images = jax.make_array_from_process_local_data(run.sharding, next(run.data)["image"])
             run.state, m = run.step_fn(run.state, images)        # dispatched; runs while we check the last one
@@ -124,7 +126,6 @@ def _loop(run, cfg, end, preemption, log_every, save_every, save_every_minutes, 
                 break
         run.mngr.wait_until_finished()
     run.mngr.close()
-    run.tb.close()
     return done
 
 
