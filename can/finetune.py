@@ -165,11 +165,10 @@ def _finetune_step(model, tx, stats, size, p, crop_min_scale, randaug, erase_pro
     return step
 
 
-def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float = 1, batch_size: int = 128,
-             base_lr: float = 5e-4, warmup_epochs: float = 0.2, weight_decay: float = 0.005, b1: float = 0.9,
-             b2: float = 0.999, label_smoothing: float = 0.1, drop_path: float = 0.1, layer_decay: float = 0.65,
-             randaug=(2, 9), erase_prob: float = 0.25, crop_min_scale: float = 0.08, seed: int = 0,
-             lp_ft: bool = False, standardise: bool = False, num_classes: int | None = None, progress: bool = False):
+def finetune(cfg, encoder_params, train_x, train_y, test_x, test_y, *, epochs: float, batch_size: int,
+             base_lr: float, warmup_epochs: float, weight_decay: float, b1: float, b2: float, label_smoothing: float,
+             drop_path: float, layer_decay: float, randaug: tuple, erase_prob: float, crop_min_scale: float,
+             lp_ft: bool, standardise: bool, seed: int = 0, num_classes: int | None = None, progress: bool = False):
     """Fine-tune the encoder of `cfg` from `encoder_params` (None: random init, the baseline) on uint8 images ->
     (result dict, predict) where `predict(uint8 images) -> labels` is the fine-tuned classifier (for robustness).
     The result holds the final test accuracy and `test_acc_by_epoch`, the test accuracy after each whole epoch.
