@@ -10,10 +10,12 @@ import pytest
 ROOT = pathlib.Path(__file__).parents[1]
 
 
+# Every papermill call here waits up to 300 s for its kernel: papermill's 60 s ran out once on this 2-core machine
+# with the other test worker compiling.
 def papermill(tmp_path, *params):
     out = tmp_path / "out.ipynb"
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/eval.ipynb"), str(out), "--cwd", str(tmp_path),
+    cmd = [sys.executable, "-m", "papermill", "--start-timeout", "300", str(ROOT / "nbs/eval.ipynb"), str(out), "--cwd", str(tmp_path),
            "-p", "checkpoint", "random", "-p", "train_size", "500", "-p", "test_size", "200",
            "-p", "output", str(tmp_path / "result.json"), *params]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600), out
@@ -52,7 +54,7 @@ def test_eval_notebook_bad_input_fails_naming_it(tmp_path, params, message):
 def test_benchmark_notebook_runs(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/benchmark.ipynb"), str(tmp_path / "b.ipynb"),
+    cmd = [sys.executable, "-m", "papermill", "--start-timeout", "300", str(ROOT / "nbs/benchmark.ipynb"), str(tmp_path / "b.ipynb"),
            "--cwd", str(ROOT), "-p", "methods", "mae", "-p", "steps", "2", "-p", "loader_batches", "2",
            # the end-to-end loop's shortest measurable run (two 20-step log windows, the first one compiling), once
            "-p", "e2e_steps", "41", "-p", "e2e_rounds", "1", "-p", "output", str(out)]

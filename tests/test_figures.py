@@ -12,7 +12,7 @@ FIGS = ROOT / "paper_figures"
 
 
 def render(name, tmp_path, **params):
-    args = [sys.executable, "-m", "papermill", "--cwd", str(FIGS), str(FIGS / f"{name}.ipynb"), str(tmp_path / "out.ipynb"),
+    args = [sys.executable, "-m", "papermill", "--start-timeout", "300", "--cwd", str(FIGS), str(FIGS / f"{name}.ipynb"), str(tmp_path / "out.ipynb"),
             "-p", "out_dir", str(tmp_path / "out")]
     for k, v in params.items():
         args += ["-p", k, str(v)]

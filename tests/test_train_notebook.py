@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).parents[1]
 def papermill(tmp_path, *params):
     out = tmp_path / "out.ipynb"
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(out), "--cwd", str(tmp_path),
+    cmd = [sys.executable, "-m", "papermill", "--start-timeout", "300", str(ROOT / "nbs/train.ipynb"), str(out), "--cwd", str(tmp_path),
            "-p", "batch_size", "64", "-p", "stop_after", "2", "-p", "probe_train_size", "300", "-p", "probe_test_size", "300", *params]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600), out
 
@@ -71,7 +71,7 @@ def test_train_notebook_bad_parameter_fails_before_training(tmp_path, params, me
 def test_unknown_parameter_fails_at_once_naming_it(tmp_path, notebook):
     "A typo (`-p mask_rato 0.6`) must not run the defaults: it stops the notebook before any work, naming the name."
     t0 = time.time()
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / f"nbs/{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
+    cmd = [sys.executable, "-m", "papermill", "--start-timeout", "300", str(ROOT / f"nbs/{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
            "--cwd", str(tmp_path), "-p", "mask_rato", "0.6"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     wall = time.time() - t0
@@ -98,7 +98,7 @@ def test_sigterm_to_papermill_saves_and_the_same_command_resumes(tmp_path):
     process group, is not tested here: on a loaded CI machine papermill itself took over 60 s to act on it.)"""
     import signal
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / "nbs/train.ipynb"), str(tmp_path / "out.ipynb"), "--cwd",
+    cmd = [sys.executable, "-m", "papermill", "--start-timeout", "300", str(ROOT / "nbs/train.ipynb"), str(tmp_path / "out.ipynb"), "--cwd",
            str(tmp_path), "-p", "batch_size", "64", "-p", "probe_train_size", "300", "-p", "probe_test_size", "300"]
     run = tmp_path / "runs/default-can-seed0"
     rows = lambda: len((run / "metrics.jsonl").read_text().splitlines()) if (run / "metrics.jsonl").exists() else 0
